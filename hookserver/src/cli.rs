@@ -1,0 +1,313 @@
+//! Command-line interface: `serve`, `run` and `inspect`.
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use bytes::Bytes;
+use clap::{Args, Parser, Subcommand};
+
+use crate::abi;
+use crate::digest::Digest;
+use crate::engine::{Runtime, RuntimeConfig};
+use crate::invoke::{self, Call, Failure, HookFailure};
+use crate::metrics::Metrics;
+use crate::module_cache::{MemoryTier, ModuleCache};
+use crate::options::{HookOptions, Limits, parse_bytes};
+use crate::protocol::{self, HookKind, RequestShape};
+use crate::server::ServeConfig;
+
+#[derive(Parser)]
+#[command(
+    name = "hookserver",
+    version,
+    about = "Runs metacontroller hooks as per-request WebAssembly instances"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve every NAME.wasm in a directory at POST /hooks/NAME/{sync,finalize,customize}.
+    Serve(ServeArgs),
+    /// Run one hook exactly as the server would and print its response.
+    Run(RunArgs),
+    /// Show a module's digest, imports and exports, and whether it fits hook ABI v1.
+    Inspect {
+        /// The module to inspect.
+        module: PathBuf,
+    },
+}
+
+/// Default limits for every hook; a hook's own options override them.
+#[derive(Args, Clone, Debug, Default)]
+pub struct LimitArgs {
+    /// Wall-clock limit for one invocation [default: 5s]
+    #[arg(long)]
+    timeout: Option<String>,
+    /// Linear memory limit [default: 64Mi]
+    #[arg(long)]
+    memory: Option<String>,
+    /// Largest response (stdout) [default: 8Mi]
+    #[arg(long)]
+    max_response: Option<String>,
+    /// Largest request body [default: 32Mi]
+    #[arg(long)]
+    max_request: Option<String>,
+    /// Stderr kept per call; its tail goes into error responses and logs [default: 64Ki]
+    #[arg(long)]
+    max_stderr: Option<String>,
+    /// Instances of one hook running at once [default: 16]
+    #[arg(long)]
+    max_instances: Option<String>,
+    /// Reject unknown or duplicate top-level response fields
+    #[arg(long)]
+    strict: bool,
+}
+
+impl LimitArgs {
+    /// The options these flags describe, validated like any hook's options.
+    pub fn options(&self) -> anyhow::Result<HookOptions> {
+        let strict = self.strict.then(|| "true".to_string());
+        let pairs = [
+            ("timeout", &self.timeout),
+            ("memory", &self.memory),
+            ("max-response", &self.max_response),
+            ("max-request", &self.max_request),
+            ("max-stderr", &self.max_stderr),
+            ("max-instances", &self.max_instances),
+            ("strict", &strict),
+        ];
+        let options = HookOptions::with_defaults(Limits::default()).with_overrides(
+            pairs
+                .iter()
+                .filter_map(|(key, value)| value.as_deref().map(|value| (*key, value))),
+        )?;
+        Ok(options)
+    }
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Directory of hook modules: NAME.wasm is served as hook NAME (options in NAME.toml)
+    #[arg(long, value_name = "DIR")]
+    modules: PathBuf,
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Directory for precompiled modules [default: $XDG_CACHE_HOME/hookserver or ~/.cache/hookserver]
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Instances running at once across all hooks
+    #[arg(long, default_value_t = 32)]
+    pool_size: u32,
+    /// Requests that may wait for one hook before it answers 429
+    #[arg(long, default_value_t = 64)]
+    queue_depth: usize,
+    /// Compiled code kept in memory
+    #[arg(long, default_value = "256Mi", value_parser = parse_size)]
+    module_cache_size: u64,
+    /// Compiled modules not called for this long leave memory (they reload from disk)
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    module_idle: Duration,
+    /// Responses kept for identical repeated requests (0 disables)
+    #[arg(long, default_value = "64Mi", value_parser = parse_size)]
+    response_cache_size: u64,
+    /// Cached responses not requested for this long are dropped
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    response_cache_idle: Duration,
+    /// How often the modules directory is checked for changes
+    #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration)]
+    poll_interval: Duration,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    parse_bytes(text).ok_or_else(|| format!("{text:?} is not a size such as 64Mi or 1048576"))
+}
+
+impl ServeArgs {
+    pub fn config(self) -> anyhow::Result<ServeConfig> {
+        if self.pool_size == 0 {
+            bail!("--pool-size must be at least 1");
+        }
+        Ok(ServeConfig {
+            listen: self.listen,
+            modules_dir: self.modules,
+            poll_interval: self.poll_interval,
+            cache_dir: Some(self.cache_dir.unwrap_or_else(default_cache_dir)),
+            defaults: self.limits.options()?,
+            max_instances: self.pool_size,
+            queue_depth: self.queue_depth,
+            module_memory: MemoryTier {
+                capacity: self.module_cache_size,
+                idle: self.module_idle,
+            },
+            response_cache_bytes: self.response_cache_size,
+            response_cache_idle: self.response_cache_idle,
+        })
+    }
+}
+
+fn default_cache_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("hookserver")
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// The hook module
+    module: PathBuf,
+    /// Which hook: sync, finalize or customize
+    hook: HookKind,
+    /// The request body (metacontroller's JSON); read from stdin when absent
+    request: Option<PathBuf>,
+    /// The hook name passed as argv[0] [default: the module's file name without .wasm]
+    #[arg(long)]
+    name: Option<String>,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// `hookserver run`: the server's load, invoke and output checks, on one request.
+pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    let options = args.limits.options()?;
+    let name = match args.name {
+        Some(name) => name,
+        None => file_stem(&args.module)?,
+    };
+    let bytes = read_module(&args.module)?;
+    let body = match &args.request {
+        Some(path) => {
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?
+        }
+        None => {
+            let mut body = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut body)
+                .context("cannot read the request from stdin")?;
+            body
+        }
+    };
+    let shape = RequestShape::inspect(args.hook, &body).context("bad request")?;
+
+    let runtime = Runtime::new(&RuntimeConfig { max_instances: 1 })?;
+    let modules = ModuleCache::new(
+        runtime.clone(),
+        MemoryTier {
+            capacity: u64::MAX,
+            idle: crate::module_cache::MAX_IDLE,
+        },
+        None,
+        Arc::new(Metrics::default()),
+    )?;
+    let module = modules
+        .prepare(&bytes)
+        .map_err(|err| anyhow::anyhow!("{}: {err}", args.module.display()))?
+        .module;
+    let result = invoke::invoke(
+        &runtime,
+        &module.pre,
+        Call {
+            name: &name,
+            hook: args.hook,
+            body: Bytes::from(body),
+            limits: &options.limits,
+        },
+    )
+    .and_then(
+        |output| match protocol::check_output(shape, options.strict, &output.stdout) {
+            Ok(()) => Ok(output),
+            Err(err) => Err(HookFailure {
+                failure: Failure::InvalidOutput {
+                    reason: err.to_string(),
+                },
+                stderr: output.stderr,
+            }),
+        },
+    );
+    match result {
+        Ok(output) => {
+            if !output.stderr.is_empty() {
+                eprint!("{}", output.stderr);
+            }
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&output.stdout)?;
+            if !output.stdout.ends_with(b"\n") {
+                stdout.write_all(b"\n")?;
+            }
+            Ok(())
+        }
+        Err(failure) => {
+            if !failure.stderr.is_empty() {
+                eprintln!("{}", failure.stderr.trim_end());
+            }
+            bail!("hook {name:?} {} {}", args.hook, failure.failure)
+        }
+    }
+}
+
+/// `hookserver inspect`: what a module is and whether it can be a hook.
+pub fn inspect(path: &Path) -> anyhow::Result<()> {
+    let bytes = read_module(path)?;
+    let runtime = Runtime::new(&RuntimeConfig { max_instances: 1 })?;
+    let module = wasmtime::Module::new(runtime.engine(), &bytes).map_err(|err| {
+        anyhow::anyhow!(
+            "{}: not a valid WebAssembly module: {err:#}",
+            path.display()
+        )
+    })?;
+    let interface = abi::interface(&module);
+    println!("module:  {}", path.display());
+    println!("digest:  {}", Digest::of(&bytes));
+    println!("size:    {} bytes", bytes.len());
+    println!("imports:");
+    for (module, name, ty) in &interface.imports {
+        println!("  {module}::{name}  {ty}");
+    }
+    println!("exports:");
+    for (name, ty) in &interface.exports {
+        println!("  {name}  {ty}");
+    }
+    if interface.problems.is_empty() {
+        // Linking is the last word on imports: right module name, but a function WASI
+        // preview1 does not have, or the wrong signature, fails here.
+        if let Err(err) = runtime.linker().instantiate_pre(&module) {
+            println!("ABI v1:  no");
+            bail!("{}: cannot link: {err:#}", path.display());
+        }
+        println!("ABI v1:  yes (WASI preview1 command)");
+        Ok(())
+    } else {
+        println!("ABI v1:  no");
+        for problem in &interface.problems {
+            println!("  - {problem}");
+        }
+        bail!("{} does not fit hook ABI v1", path.display())
+    }
+}
+
+fn read_module(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read module {}", path.display()))
+}
+
+fn file_stem(path: &Path) -> anyhow::Result<String> {
+    path.file_stem()
+        .and_then(|stem| stem.to_str())
+        .map(str::to_string)
+        .with_context(|| {
+            format!(
+                "cannot derive a hook name from {}; pass --name",
+                path.display()
+            )
+        })
+}

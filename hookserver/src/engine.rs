@@ -1,0 +1,154 @@
+//! The one place that configures wasmtime: the process-wide [`Engine`], the [`Linker`] that
+//! grants ABI v1 (WASI preview1, nothing else), and the epoch ticker behind timeouts.
+//!
+//! One `Runtime` lives for the whole process. Per-request state (the Store, its WASI
+//! context and limits) is built fresh for each call in [`crate::invoke`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, PoolingAllocationConfig};
+use wasmtime_wasi::p1::WasiP1Ctx;
+
+use crate::digest::{Digest, StableHasher};
+
+/// How often the epoch advances. Timeouts are enforced to within one tick.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The state a Store carries for one invocation.
+pub struct HostState {
+    pub wasi: WasiP1Ctx,
+    pub limiter: crate::invoke::MemoryLimiter,
+}
+
+/// How the runtime is sized.
+#[derive(Clone, Debug)]
+pub struct RuntimeConfig {
+    /// Instances that may exist at once (sizes the pooling allocator).
+    pub max_instances: u32,
+}
+
+/// Which instance allocator the engine ended up with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Allocator {
+    /// Pre-reserved slots, reused across requests: the fast path.
+    Pooling,
+    /// mmap per instance: used when the address space for the pool cannot be reserved.
+    OnDemand,
+}
+
+/// The engine, the linker and the ticker that drives timeouts.
+pub struct Runtime {
+    engine: Engine,
+    linker: Arc<Linker<HostState>>,
+    allocator: Allocator,
+    compatibility: Digest,
+}
+
+/// The runtime could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start the WebAssembly runtime: {0}")]
+pub struct RuntimeError(String);
+
+impl Runtime {
+    /// Builds the engine (pooling allocator, falling back to on-demand allocation when the
+    /// address space cannot be reserved), links WASI preview1 and starts the epoch ticker.
+    pub fn new(config: &RuntimeConfig) -> Result<Arc<Self>, RuntimeError> {
+        let (engine, allocator) = match Engine::new(&engine_config(Some(config))) {
+            Ok(engine) => (engine, Allocator::Pooling),
+            Err(err) => {
+                tracing::warn!(
+                    error = %err,
+                    "cannot reserve address space for the pooling allocator; falling back to \
+                     on-demand allocation (slower instantiation; raise `ulimit -v` or lower \
+                     --max-instances to get pooling back)"
+                );
+                let engine =
+                    Engine::new(&engine_config(None)).map_err(|e| RuntimeError(e.to_string()))?;
+                (engine, Allocator::OnDemand)
+            }
+        };
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut HostState| &mut state.wasi)
+            .map_err(|e| RuntimeError(e.to_string()))?;
+
+        let mut hasher = StableHasher::default();
+        std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);
+
+        spawn_epoch_ticker(&engine);
+        Ok(Arc::new(Runtime {
+            engine,
+            linker: Arc::new(linker),
+            allocator,
+            compatibility: hasher.finish_digest(),
+        }))
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn linker(&self) -> &Linker<HostState> {
+        &self.linker
+    }
+
+    pub fn allocator(&self) -> Allocator {
+        self.allocator
+    }
+
+    /// Identifies the compiled-code format of this engine: precompiled artifacts are only
+    /// valid for an engine with the same value.
+    pub fn compatibility(&self) -> Digest {
+        self.compatibility
+    }
+
+    /// Epoch ticks a Store may run for before it traps with an interrupt.
+    pub fn deadline_ticks(timeout: Duration) -> u64 {
+        // One extra tick: the current one may be almost over already.
+        (timeout.as_nanos() / EPOCH_TICK.as_nanos()) as u64 + 1
+    }
+}
+
+fn engine_config(pool: Option<&RuntimeConfig>) -> Config {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    // Copy-on-write images: a module's data segments are mapped, not copied, per instance.
+    config.memory_init_cow(true);
+    config.parallel_compilation(true);
+    if let Some(pool) = pool {
+        let mut pooling = PoolingAllocationConfig::new();
+        pooling.total_core_instances(pool.max_instances);
+        pooling.total_memories(pool.max_instances);
+        pooling.total_tables(pool.max_instances);
+        pooling.total_stacks(pool.max_instances);
+        // Each hook's own memory limit is enforced per Store; the pool only caps what a
+        // wasm32 memory can address.
+        pooling.max_memory_size(4 << 30);
+        // Leave no pages resident after an instance is dropped: idle memory returns to the
+        // baseline, at the cost of a few page faults on the next call.
+        pooling.linear_memory_keep_resident(0);
+        pooling.table_keep_resident(0);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+    }
+    config
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    let spawned = std::thread::Builder::new()
+        .name("epoch-ticker".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        });
+    if let Err(err) = spawned {
+        // Without a ticker no hook would ever time out; that must not go unnoticed.
+        panic!("cannot start the epoch ticker thread: {err}");
+    }
+}

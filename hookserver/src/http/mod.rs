@@ -1,0 +1,186 @@
+//! The HTTP API: `POST /hooks/{name}/{sync|finalize|customize}` plus health, readiness,
+//! the hook list and metrics.
+
+pub mod error;
+pub mod extract;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+
+use crate::admission::Admission;
+use crate::engine::Runtime;
+use crate::metrics::{CallLabels, Metrics, RequestLabels};
+use crate::pipeline::{self, Answer};
+use crate::registry::{HookStatus, Readiness, Registry};
+use crate::response_cache::ResponseCache;
+use error::ApiError;
+use extract::HookRequest;
+
+/// Everything a request needs; built once by the server.
+pub struct App {
+    pub runtime: Arc<Runtime>,
+    pub registry: Arc<Registry>,
+    pub responses: ResponseCache,
+    /// Slots in the shared instance pool, across all hooks.
+    pub pool: Admission,
+    pub metrics: Arc<Metrics>,
+    pub readiness: Arc<Readiness>,
+}
+
+/// The router over `app`.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/hooks/{name}/{hook}", post(call_hook))
+        .route("/hooks", get(list_hooks))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .with_state(app)
+}
+
+async fn call_hook(State(app): State<Arc<App>>, request: Request) -> Response {
+    let started = Instant::now();
+    let kind = request
+        .uri()
+        .path()
+        .rsplit('/')
+        .next()
+        .and_then(|kind| kind.parse::<crate::protocol::HookKind>().ok());
+    let (hook_name, response) = match HookRequest::from_request(request, &app).await {
+        Err(err) => (String::new(), log_error(err)),
+        Ok(call) => {
+            let name = call.version.name.clone();
+            let response = match pipeline::answer(&app, call).await {
+                Ok(answer) => answer.into_response(),
+                Err(err) => log_error(err),
+            };
+            (name, response)
+        }
+    };
+    let kind = kind.map_or("unknown", |kind| kind.as_str());
+    app.metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            hook: hook_name.clone(),
+            kind,
+            code: response.status().as_u16(),
+        })
+        .inc();
+    if !hook_name.is_empty() {
+        app.metrics
+            .latency
+            .get_or_create(&CallLabels {
+                hook: hook_name,
+                kind,
+            })
+            .observe(started.elapsed().as_secs_f64());
+    }
+    response
+}
+
+use axum::extract::FromRequest;
+
+fn log_error(err: ApiError) -> Response {
+    match &err {
+        ApiError::Failed {
+            name,
+            hook,
+            failure,
+        } => tracing::warn!(
+            hook = %name, kind = %hook, failure = %failure.failure,
+            stderr = error::tail(failure.stderr.trim(), 4096),
+            "hook call failed"
+        ),
+        ApiError::Internal(_) | ApiError::Unavailable { .. } => {
+            tracing::error!(error = %err, "hook call failed")
+        }
+        _ => tracing::debug!(error = %err, "hook request refused"),
+    }
+    err.into_response()
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        let (status, etag, body) = match self {
+            Answer::NotModified { etag } => (StatusCode::NOT_MODIFIED, etag, None),
+            Answer::Body { etag, body } => (StatusCode::OK, etag, Some(body)),
+        };
+        let mut response = match body {
+            Some(body) => (status, body).into_response(),
+            None => status.into_response(),
+        };
+        let headers = response.headers_mut();
+        if status == StatusCode::OK {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+        }
+        if let Ok(value) = HeaderValue::from_str(&format!("\"{}\"", etag.hex())) {
+            headers.insert(header::ETAG, value);
+        }
+        response
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HookList {
+    hooks: Vec<HookStatus>,
+    allocator: crate::engine::Allocator,
+    modules_in_memory: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_dir: Option<String>,
+}
+
+async fn list_hooks(State(app): State<Arc<App>>) -> Response {
+    let modules = app.registry.modules();
+    axum::Json(HookList {
+        hooks: app.registry.statuses(),
+        allocator: app.runtime.allocator(),
+        modules_in_memory: modules.resident(),
+        cache_dir: modules.disk_dir().map(|dir| dir.display().to_string()),
+    })
+    .into_response()
+}
+
+async fn ready(State(app): State<Arc<App>>) -> Response {
+    if app.readiness.is_ready() {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the initial set of hooks is still loading\n",
+        )
+            .into_response()
+    }
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let mut response = app.metrics.encode().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    response
+}
+
+async fn not_found(request: Request) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        format!(
+            "no route for {} {}: hooks are served at POST /hooks/NAME/{{sync,finalize,customize}}\n",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+        .into_response()
+}

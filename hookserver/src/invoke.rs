@@ -1,0 +1,241 @@
+//! One hook invocation: a fresh WASI context and Store from a pre-linked `InstancePre`,
+//! `_start`, and everything dropped when it returns.
+//!
+//! This is blocking code (the guest runs on the calling thread); the server calls it from
+//! tokio's blocking pool, never on an async worker.
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+use wasmtime::{InstancePre, ResourceLimiter, Store, Trap};
+use wasmtime_wasi::p2::pipe::MemoryInputPipe;
+use wasmtime_wasi::{I32Exit, WasiCtxBuilder};
+
+use crate::engine::{HostState, Runtime};
+use crate::options::{Limits, format_bytes};
+use crate::protocol::HookKind;
+use crate::stdio::{CappedOutput, TailOutput};
+
+/// Table growth beyond this is refused: no hook needs a million function references.
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+/// What to run: the module, which hook, the request body and the limits.
+pub struct Call<'a> {
+    pub name: &'a str,
+    pub hook: HookKind,
+    pub body: Bytes,
+    pub limits: &'a Limits,
+}
+
+/// A hook that exited 0.
+#[derive(Debug)]
+pub struct Output {
+    pub stdout: Bytes,
+    pub stderr: String,
+}
+
+/// Every way a hook can fail: one closed set, turned into HTTP in one place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// `proc_exit` with a non-zero code (a Rust panic with `panic = "abort"` is a trap).
+    Exit { code: i32 },
+    /// The guest trapped: unreachable, out-of-bounds access, stack overflow, ...
+    Trap { reason: String },
+    /// Ran past its wall-clock limit.
+    Timeout { limit: Duration },
+    /// Tried to grow linear memory past its limit (and then failed).
+    MemoryLimit { limit: u64, requested: u64 },
+    /// Wrote more than the response limit to stdout.
+    OutputTooLarge { limit: u64 },
+    /// Exited 0 but printed something metacontroller must not receive.
+    InvalidOutput { reason: String },
+    /// The host could not create the instance (for example the instance pool is exhausted).
+    Instantiate { reason: String },
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Exit { code } => write!(f, "exited with code {code}"),
+            Failure::Trap { reason } => write!(f, "trapped: {reason}"),
+            Failure::Timeout { limit } => write!(
+                f,
+                "timed out after {} (raise the hook's `timeout` option if it needs longer)",
+                humantime::format_duration(*limit)
+            ),
+            Failure::MemoryLimit { limit, requested } => write!(
+                f,
+                "exceeded its memory limit of {} (tried to grow to {}; raise the hook's \
+                 `memory` option if it needs more)",
+                format_bytes(*limit),
+                format_bytes(*requested)
+            ),
+            Failure::OutputTooLarge { limit } => write!(
+                f,
+                "wrote more than the response limit of {} to stdout (raise the hook's \
+                 `max-response` option if the response is legitimately this large)",
+                format_bytes(*limit)
+            ),
+            Failure::InvalidOutput { reason } => {
+                write!(f, "returned an invalid response: {reason}")
+            }
+            Failure::Instantiate { reason } => write!(f, "could not be instantiated: {reason}"),
+        }
+    }
+}
+
+/// A failure and the tail of what the hook wrote to stderr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookFailure {
+    pub failure: Failure,
+    pub stderr: String,
+}
+
+/// Refuses memory growth past the hook's limit and remembers that it did, so a trap that
+/// follows (an allocator aborting) is reported as the limit it really is.
+pub struct MemoryLimiter {
+    limit: u64,
+    refused: Option<u64>,
+}
+
+impl MemoryLimiter {
+    pub fn new(limit: u64) -> Self {
+        MemoryLimiter {
+            limit,
+            refused: None,
+        }
+    }
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired as u64 > self.limit {
+            self.refused = Some(desired as u64);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+/// Runs one call to completion on this thread.
+pub fn invoke(
+    runtime: &Runtime,
+    pre: &InstancePre<HostState>,
+    call: Call<'_>,
+) -> Result<Output, HookFailure> {
+    let stdout = CappedOutput::new(call.limits.max_response);
+    let stderr = TailOutput::new(call.limits.max_stderr);
+    let wasi = WasiCtxBuilder::new()
+        .stdin(MemoryInputPipe::new(call.body))
+        .stdout(stdout.clone())
+        .stderr(stderr.clone())
+        .args(&[call.name, call.hook.as_str()])
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .build_p1();
+
+    let mut store = Store::new(
+        runtime.engine(),
+        HostState {
+            wasi,
+            limiter: MemoryLimiter::new(call.limits.memory),
+        },
+    );
+    store.limiter(|state| &mut state.limiter);
+    store.set_epoch_deadline(Runtime::deadline_ticks(call.limits.timeout));
+    store.epoch_deadline_trap();
+
+    let instance = pre.instantiate(&mut store).map_err(|err| HookFailure {
+        failure: instantiate_failure(&store, call.limits, &err),
+        stderr: String::new(),
+    })?;
+    let result = instance
+        .get_typed_func::<(), ()>(&mut store, "_start")
+        .and_then(|start| start.call(&mut store, ()));
+
+    let failure = match result {
+        Ok(()) => None,
+        Err(err) => match err.downcast_ref::<I32Exit>() {
+            Some(I32Exit(0)) => None,
+            Some(I32Exit(code)) => Some(Failure::Exit { code: *code }),
+            None => Some(classify(&store, &stdout, call.limits, &err)),
+        },
+    };
+    match failure {
+        None => Ok(Output {
+            stdout: stdout.take(),
+            stderr: stderr.text(),
+        }),
+        Some(failure) => Err(HookFailure {
+            failure,
+            stderr: stderr.text(),
+        }),
+    }
+}
+
+/// Names the cause of an error from `_start`. Limits come first: a trap that follows a
+/// refused memory growth is the limit's fault, not the guest's.
+fn classify(
+    store: &Store<HostState>,
+    stdout: &CappedOutput,
+    limits: &Limits,
+    err: &wasmtime::Error,
+) -> Failure {
+    if let Some(requested) = store.data().limiter.refused {
+        return Failure::MemoryLimit {
+            limit: limits.memory,
+            requested,
+        };
+    }
+    if stdout.exceeded() {
+        return Failure::OutputTooLarge {
+            limit: limits.max_response,
+        };
+    }
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => Failure::Timeout {
+            limit: limits.timeout,
+        },
+        Some(Trap::StackOverflow) => Failure::Trap {
+            reason: "call stack exhausted (unbounded recursion?)".to_string(),
+        },
+        Some(trap) => Failure::Trap {
+            reason: trap.to_string(),
+        },
+        None => Failure::Trap {
+            reason: err.to_string(),
+        },
+    }
+}
+
+fn instantiate_failure(
+    store: &Store<HostState>,
+    limits: &Limits,
+    err: &wasmtime::Error,
+) -> Failure {
+    match store.data().limiter.refused {
+        Some(requested) => Failure::MemoryLimit {
+            limit: limits.memory,
+            requested,
+        },
+        None => Failure::Instantiate {
+            reason: err.to_string(),
+        },
+    }
+}

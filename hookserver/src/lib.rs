@@ -1,0 +1,31 @@
+//! hookserver runs [metacontroller] hooks as WebAssembly modules, one fresh instance per
+//! request.
+//!
+//! A request travels: [`http`] (route, typed extractor) -> [`registry`] (name to the version
+//! being served) -> [`pipeline`] (ETag, [`response_cache`], [`admission`]) ->
+//! [`module_cache`] (compiled modules by digest, memory then [`disk_cache`]) -> [`invoke`]
+//! (fresh Store and WASI context, `_start`, drop) -> [`protocol`] (the output guard).
+//! Modules arrive from [`source`]s as events applied by the registry, the single writer.
+//!
+//! Only [`engine`] touches wasmtime's configuration; [`options`] holds the per-hook limits.
+//!
+//! [metacontroller]: https://metacontroller.github.io/metacontroller/
+
+pub mod abi;
+pub mod admission;
+pub mod cli;
+pub mod digest;
+pub mod disk_cache;
+pub mod engine;
+pub mod http;
+pub mod invoke;
+pub mod metrics;
+pub mod module_cache;
+pub mod options;
+pub mod pipeline;
+pub mod protocol;
+pub mod registry;
+pub mod response_cache;
+pub mod server;
+pub mod source;
+pub mod stdio;

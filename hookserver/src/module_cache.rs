@@ -1,0 +1,254 @@
+//! Compiled modules, deduplicated by the SHA-256 of their bytes.
+//!
+//! Two tiers: memory (moka, bounded, idle entries evicted so memory returns to baseline)
+//! and disk ([`DiskCache`]). Any number of hook names with the same bytes share one
+//! compiled module in both. Loads of one digest are coalesced: concurrent requests for a
+//! module that is being loaded wait for that one load instead of starting their own, and
+//! nothing here holds a lock that another digest needs.
+//!
+//! All methods block (compiling takes milliseconds to seconds): call them off the async
+//! workers.
+
+use std::cell::Cell;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use moka::sync::Cache;
+use wasmtime::{InstancePre, Module};
+
+use crate::abi::{self, AbiProblem};
+use crate::digest::Digest;
+use crate::disk_cache::{DiskCache, DiskCacheError};
+use crate::engine::{HostState, Runtime};
+use crate::metrics::Metrics;
+
+/// A module ready to instantiate: compiled, checked against ABI v1 and pre-linked.
+pub struct LoadedModule {
+    pub digest: Digest,
+    pub pre: InstancePre<HostState>,
+    /// Size of the compiled artifact, the module's weight in the memory tier.
+    pub compiled_size: usize,
+}
+
+/// Where a module came from when it was prepared.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Provenance {
+    Memory,
+    Disk,
+    Compiled(Duration),
+}
+
+/// The result of preparing a module's bytes.
+pub struct Prepared {
+    pub module: Arc<LoadedModule>,
+    pub provenance: Provenance,
+    /// False when the artifact could not be written to disk: the caller must keep the
+    /// module alive itself, since eviction from memory would lose it.
+    pub persisted: bool,
+}
+
+/// A module that cannot be served, and why.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("not a valid WebAssembly module ({digest:?}): {reason}")]
+    Invalid { digest: Digest, reason: String },
+    #[error("does not fit hook ABI v1 ({digest:?}): {}", join(problems))]
+    Abi {
+        digest: Digest,
+        problems: Vec<AbiProblem>,
+    },
+    #[error("cannot link ({digest:?}): {reason}")]
+    Link { digest: Digest, reason: String },
+    #[error(
+        "compiled module {digest:?} is neither in memory nor in the disk cache (was the cache \
+         dir cleared?); it loads again when its source changes"
+    )]
+    NotCached { digest: Digest },
+}
+
+fn join(problems: &[AbiProblem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Longest idle time honoured (moka refuses more than 1000 years; a year is "never").
+pub const MAX_IDLE: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// Sizing of the memory tier.
+#[derive(Clone, Debug)]
+pub struct MemoryTier {
+    /// Total compiled bytes kept in memory.
+    pub capacity: u64,
+    /// Modules not called for this long leave memory (they reload from disk).
+    pub idle: Duration,
+}
+
+pub struct ModuleCache {
+    runtime: Arc<Runtime>,
+    memory: Cache<Digest, Arc<LoadedModule>>,
+    disk: Option<DiskCache>,
+    metrics: Arc<Metrics>,
+}
+
+impl ModuleCache {
+    /// A cache over `runtime`'s engine; `cache_dir` enables the disk tier.
+    pub fn new(
+        runtime: Arc<Runtime>,
+        tier: MemoryTier,
+        cache_dir: Option<&Path>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, DiskCacheError> {
+        let disk = cache_dir
+            .map(|dir| DiskCache::open(dir, runtime.compatibility()))
+            .transpose()?;
+        let memory = Cache::builder()
+            // Weighed in KiB so that the u32 weight cannot overflow.
+            .weigher(|_, module: &Arc<LoadedModule>| {
+                u32::try_from(module.compiled_size / 1024 + 1).unwrap_or(u32::MAX)
+            })
+            .max_capacity(tier.capacity / 1024)
+            .time_to_idle(tier.idle.min(MAX_IDLE))
+            .build();
+        Ok(ModuleCache {
+            runtime,
+            memory,
+            disk,
+            metrics,
+        })
+    }
+
+    pub fn disk_dir(&self) -> Option<&Path> {
+        self.disk.as_ref().map(DiskCache::dir)
+    }
+
+    /// Compiles (or finds) the module for `bytes`. Used when a source adds or changes a hook.
+    pub fn prepare(&self, bytes: &[u8]) -> Result<Prepared, Arc<LoadError>> {
+        let digest = Digest::of(bytes);
+        let provenance = Cell::new(Provenance::Memory);
+        let module = self.memory.try_get_with(digest, || {
+            if let Some(module) = self.load_from_disk(&digest) {
+                provenance.set(Provenance::Disk);
+                return self.link(digest, module);
+            }
+            let started = Instant::now();
+            let module =
+                Module::new(self.runtime.engine(), bytes).map_err(|err| LoadError::Invalid {
+                    digest,
+                    reason: format!("{err:#}"),
+                })?;
+            let elapsed = started.elapsed();
+            provenance.set(Provenance::Compiled(elapsed));
+            self.metrics.compile_seconds.observe(elapsed.as_secs_f64());
+            let loaded = self.link(digest, module)?;
+            self.persist(&loaded);
+            Ok(loaded)
+        })?;
+        let provenance = provenance.get();
+        self.metrics.module_lookup(match provenance {
+            Provenance::Memory => "memory",
+            Provenance::Disk => "disk",
+            Provenance::Compiled(_) => "compiled",
+        });
+        Ok(Prepared {
+            module,
+            provenance,
+            persisted: self
+                .disk
+                .as_ref()
+                .is_some_and(|disk| disk.contains(&digest)),
+        })
+    }
+
+    /// The module for `digest`, from memory or disk. Used on the request path.
+    pub fn get(&self, digest: &Digest) -> Result<Arc<LoadedModule>, Arc<LoadError>> {
+        if let Some(module) = self.memory.get(digest) {
+            self.metrics.module_lookup("memory");
+            return Ok(module);
+        }
+        let module = self
+            .memory
+            .try_get_with(*digest, || match self.load_from_disk(digest) {
+                Some(module) => self.link(*digest, module),
+                None => Err(LoadError::NotCached { digest: *digest }),
+            })?;
+        self.metrics.module_lookup("disk");
+        Ok(module)
+    }
+
+    /// Applies pending evictions. moka does this only during other operations, so an
+    /// idle server calls it on a timer to let idle modules actually leave memory.
+    pub fn run_maintenance(&self) {
+        self.memory.run_pending_tasks();
+    }
+
+    /// Modules currently in the memory tier.
+    pub fn resident(&self) -> u64 {
+        self.memory.entry_count()
+    }
+
+    fn load_from_disk(&self, digest: &Digest) -> Option<Module> {
+        let disk = self.disk.as_ref()?;
+        match disk.load(self.runtime.engine(), digest) {
+            Ok(module) => module,
+            Err(err) => {
+                tracing::warn!(error = %err, "discarding unusable cache artifact");
+                disk.discard(digest);
+                None
+            }
+        }
+    }
+
+    fn link(&self, digest: Digest, module: Module) -> Result<Arc<LoadedModule>, LoadError> {
+        let interface = abi::interface(&module);
+        if !interface.problems.is_empty() {
+            return Err(LoadError::Abi {
+                digest,
+                problems: interface.problems,
+            });
+        }
+        let pre = self
+            .runtime
+            .linker()
+            .instantiate_pre(&module)
+            .map_err(|err| LoadError::Link {
+                digest,
+                reason: format!("{err:#}"),
+            })?;
+        let image = module.image_range();
+        let compiled_size = (image.end as usize).saturating_sub(image.start as usize);
+        Ok(Arc::new(LoadedModule {
+            digest,
+            pre,
+            compiled_size,
+        }))
+    }
+
+    /// Writes the compiled module to the disk tier, if there is one. A failure is logged
+    /// and otherwise harmless: [`Prepared::persisted`] tells the caller to pin the module.
+    fn persist(&self, loaded: &LoadedModule) {
+        let Some(disk) = &self.disk else {
+            return;
+        };
+        let result = loaded
+            .pre
+            .module()
+            .serialize()
+            .map_err(|err| err.to_string())
+            .and_then(|artifact| {
+                disk.store(&loaded.digest, &artifact)
+                    .map_err(|err| err.to_string())
+            });
+        if let Err(reason) = result {
+            tracing::warn!(
+                digest = ?loaded.digest,
+                %reason,
+                "cannot write the compiled module to the disk cache; keeping it in memory \
+                 instead (it will not be unloaded while idle)"
+            );
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Builds the parts from a validated [`ServeConfig`] and serves until SIGTERM or Ctrl-C.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::sync::mpsc;
+
+use crate::admission::Admission;
+use crate::engine::{Runtime, RuntimeConfig};
+use crate::http::{self, App};
+use crate::metrics::Metrics;
+use crate::module_cache::{MemoryTier, ModuleCache};
+use crate::options::HookOptions;
+use crate::registry::{Readiness, Registry};
+use crate::response_cache::ResponseCache;
+use crate::source::directory::DirectorySource;
+
+/// How often idle caches get to evict (moka only evicts while it is used).
+const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Everything `hookserver serve` needs, already validated.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub modules_dir: PathBuf,
+    pub poll_interval: Duration,
+    pub cache_dir: Option<PathBuf>,
+    pub defaults: HookOptions,
+    /// Instances running at once across all hooks (the pool size).
+    pub max_instances: u32,
+    /// Requests that may wait per hook before 429.
+    pub queue_depth: usize,
+    pub module_memory: MemoryTier,
+    pub response_cache_bytes: u64,
+    pub response_cache_idle: Duration,
+}
+
+/// Serves until a shutdown signal, then lets in-flight requests finish.
+pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let runtime = Runtime::new(&RuntimeConfig {
+        max_instances: config.max_instances,
+    })?;
+    let metrics = Arc::new(Metrics::default());
+    let modules = Arc::new(ModuleCache::new(
+        runtime.clone(),
+        config.module_memory.clone(),
+        config.cache_dir.as_deref(),
+        metrics.clone(),
+    )?);
+    let readiness = Arc::new(Readiness::default());
+    let registry = Arc::new(Registry::new(
+        modules.clone(),
+        metrics.clone(),
+        readiness.clone(),
+        config.queue_depth,
+    ));
+
+    anyhow::ensure!(
+        config.modules_dir.is_dir(),
+        "--modules {}: not a directory (create it, or point --modules at the folder holding \
+         NAME.wasm files)",
+        config.modules_dir.display()
+    );
+    let (events, inbox) = mpsc::channel(64);
+    tokio::spawn(registry.clone().run(inbox));
+    let source = DirectorySource::new(
+        config.modules_dir.clone(),
+        config.defaults.clone(),
+        config.poll_interval,
+    );
+    readiness.expect_source();
+    tokio::spawn(source.run(events));
+
+    let responses = ResponseCache::new(config.response_cache_bytes, config.response_cache_idle);
+    tokio::spawn(maintain(modules.clone(), responses.clone()));
+
+    let app = Arc::new(App {
+        runtime,
+        registry,
+        responses,
+        pool: Admission::new(config.max_instances, usize::MAX),
+        metrics,
+        readiness: readiness.clone(),
+    });
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    readiness.set_listening();
+    // The one line on stdout: scripts and tests read the address from it.
+    println!("hookserver listening on http://{address}");
+    tracing::info!(%address, modules = %config.modules_dir.display(), "serving");
+
+    axum::serve(listener, http::router(app))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")?;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+async fn maintain(modules: Arc<ModuleCache>, responses: ResponseCache) {
+    let mut ticker = tokio::time::interval(MAINTENANCE_INTERVAL);
+    loop {
+        ticker.tick().await;
+        let modules = modules.clone();
+        let responses = responses.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            modules.run_maintenance();
+            responses.run_maintenance();
+        })
+        .await;
+    }
+}
+
+/// Resolves on SIGTERM (Kubernetes stopping the pod) or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

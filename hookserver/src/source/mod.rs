@@ -1,0 +1,72 @@
+//! Module sources: where hooks come from. A source only reports what it sees, as
+//! [`SourceEvent`]s into one channel; the registry is the single writer that turns them into
+//! routes (compiling first, so a bad version never replaces a good one).
+
+pub mod directory;
+
+use crate::options::HookOptions;
+
+/// A change a source observed.
+#[derive(Debug)]
+pub enum SourceEvent {
+    /// A hook appeared or changed: compile `bytes` and serve it under `name`.
+    Upsert {
+        name: String,
+        origin: String,
+        bytes: Vec<u8>,
+        options: HookOptions,
+    },
+    /// A hook's source is present but unusable (unreadable, bad options, bad name).
+    /// The version being served, if any, keeps serving.
+    Invalid {
+        name: String,
+        origin: String,
+        error: String,
+    },
+    /// A hook is gone: stop serving it.
+    Remove { name: String },
+    /// The source finished its initial listing; the server is ready when all sources are.
+    Synced { source: String },
+}
+
+/// Hook names become URL path segments and (later) Kubernetes object names, so they follow
+/// the Kubernetes rules for a name: lowercase alphanumerics, `-` and `.`, at most 253.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let valid_chars = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    let valid_ends = name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if !name.is_empty() && name.len() <= 253 && valid_chars && valid_ends {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid hook name {name:?}: use lowercase letters, digits, '-' and '.', starting \
+             and ending with a letter or digit (at most 253 characters)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_name;
+
+    #[test]
+    fn names_follow_kubernetes_rules() {
+        for good in ["hello-world", "a", "v1.2", "x9"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "Hello",
+            "-a",
+            "a-",
+            "a_b",
+            "a b",
+            "a/b",
+            &"a".repeat(254),
+        ] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+}
