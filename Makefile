@@ -1,0 +1,56 @@
+# hookserver: `make run` serves the example hooks locally; `make test` runs everything.
+
+CARGO       ?= cargo
+WASM_TARGET := wasm32-wasip1
+HOOKS_DIR   := target/hooks
+LISTEN      ?= 127.0.0.1:8080
+# Every crate under examples/ is a hook: examples/NAME builds target/hooks/NAME.wasm.
+EXAMPLES    := $(patsubst examples/%/Cargo.toml,%,$(wildcard examples/*/Cargo.toml))
+
+.PHONY: all setup hooks build run test lint doc clean
+
+all: build hooks
+
+## setup: install what the build needs and is missing (Rust target and components).
+setup:
+	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+
+## hooks: build every example hook into target/hooks/NAME.wasm (size-tuned `hook` profile).
+hooks: setup
+	$(CARGO) build --profile hook --target $(WASM_TARGET) $(addprefix -p ,$(EXAMPLES))
+	@mkdir -p $(HOOKS_DIR)
+	@for name in $(EXAMPLES); do \
+		cp target/$(WASM_TARGET)/hook/$$name.wasm $(HOOKS_DIR)/$$name.wasm; \
+		printf '  %-28s %7d bytes\n' "$(HOOKS_DIR)/$$name.wasm" $$(wc -c < $(HOOKS_DIR)/$$name.wasm); \
+	done
+
+build:
+	$(CARGO) build --release -p hookserver
+
+## run: build the example hooks and serve them from target/hooks.
+run: hooks build
+	@echo
+	@echo "Try a sync request (from another terminal):"
+	@echo "  curl -s -X POST -H 'Content-Type: application/json' \\"
+	@echo "    --data @examples/hello-world/requests/sync.json http://$(LISTEN)/hooks/hello-world/sync"
+	@echo "Hooks being served: curl -s http://$(LISTEN)/hooks"
+	@echo
+	./target/release/hookserver serve --modules $(HOOKS_DIR) --listen $(LISTEN) --cache-dir target/hook-cache
+
+## lint: formatting and clippy, warnings are errors.
+lint: setup
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## doc: API docs, warnings are errors.
+doc:
+	RUSTDOCFLAGS='-D warnings' $(CARGO) doc --workspace --no-deps
+
+## test: install what is missing, build everything, run every test.
+test: setup hooks lint doc
+	$(CARGO) test --workspace
+
+clean:
+	$(CARGO) clean
