@@ -214,27 +214,31 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         .prepare(&bytes)
         .map_err(|err| anyhow::anyhow!("{}: {err}", args.module.display()))?
         .module;
-    let result = invoke::invoke(
-        &runtime,
-        &module.pre,
-        Call {
-            name: &name,
-            hook: args.hook,
-            body: Bytes::from(body),
-            limits: &options.limits,
-        },
-    )
-    .and_then(
-        |output| match protocol::check_output(shape, options.strict, &output.stdout) {
-            Ok(()) => Ok(output),
-            Err(err) => Err(HookFailure {
-                failure: Failure::InvalidOutput {
-                    reason: err.to_string(),
-                },
-                stderr: output.stderr,
-            }),
-        },
-    );
+    let executor = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()?;
+    let result = executor
+        .block_on(invoke::invoke(
+            &runtime,
+            &module.pre,
+            Call {
+                name: &name,
+                hook: args.hook,
+                body: Bytes::from(body),
+                limits: &options.limits,
+            },
+        ))
+        .and_then(
+            |output| match protocol::check_output(shape, options.strict, &output.stdout) {
+                Ok(()) => Ok(output),
+                Err(err) => Err(HookFailure {
+                    failure: Failure::InvalidOutput {
+                        reason: err.to_string(),
+                    },
+                    stderr: output.stderr,
+                }),
+            },
+        );
     match result {
         Ok(output) => {
             if !output.stderr.is_empty() {

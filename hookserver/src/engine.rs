@@ -12,7 +12,8 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 
 use crate::digest::{Digest, StableHasher};
 
-/// How often the epoch advances. Timeouts are enforced to within one tick.
+/// How often the epoch advances: running guests yield to the executor and check their
+/// deadline this often, so timeouts are enforced to within one tick.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// The state a Store carries for one invocation.
@@ -71,8 +72,10 @@ impl Runtime {
         };
 
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut HostState| &mut state.wasi)
-            .map_err(|e| RuntimeError(e.to_string()))?;
+        wasmtime_wasi::p1::add_to_linker_async(&mut linker, |state: &mut HostState| {
+            &mut state.wasi
+        })
+        .map_err(|e| RuntimeError(e.to_string()))?;
 
         let mut hasher = StableHasher::default();
         std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);
@@ -102,12 +105,6 @@ impl Runtime {
     /// valid for an engine with the same value.
     pub fn compatibility(&self) -> Digest {
         self.compatibility
-    }
-
-    /// Epoch ticks a Store may run for before it traps with an interrupt.
-    pub fn deadline_ticks(timeout: Duration) -> u64 {
-        // One extra tick: the current one may be almost over already.
-        (timeout.as_nanos() / EPOCH_TICK.as_nanos()) as u64 + 1
     }
 }
 

@@ -1,14 +1,17 @@
 //! One hook invocation: a fresh WASI context and Store from a pre-linked `InstancePre`,
 //! `_start`, and everything dropped when it returns.
 //!
-//! This is blocking code (the guest runs on the calling thread); the server calls it from
-//! tokio's blocking pool, never on an async worker.
+//! Guests run as async calls on the caller's task. WASI preview1 is linked in its async
+//! form, so no WASI call blocks the thread; Wasm code yields to the executor every epoch
+//! tick, so a busy hook shares its worker thread; and at the deadline the call is
+//! interrupted (Wasm code) or dropped (a guest waiting in a host call, such as a sleep), so
+//! its instance slot is free the moment the timeout is reported.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use wasmtime::{InstancePre, ResourceLimiter, Store, Trap};
+use wasmtime::{InstancePre, ResourceLimiter, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{I32Exit, WasiCtxBuilder};
 
@@ -19,6 +22,10 @@ use crate::stdio::{CappedOutput, TailOutput};
 
 /// Table growth beyond this is refused: no hook needs a million function references.
 const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+/// How long after its deadline a guest blocked in a host call is dropped. Wasm code is
+/// interrupted at the deadline itself; this only covers calls that never return to Wasm.
+const HOST_CALL_GRACE: Duration = Duration::from_millis(100);
 
 /// What to run: the module, which hook, the request body and the limits.
 pub struct Call<'a> {
@@ -132,8 +139,8 @@ impl ResourceLimiter for MemoryLimiter {
     }
 }
 
-/// Runs one call to completion on this thread.
-pub fn invoke(
+/// Runs one call to completion (or to its limit).
+pub async fn invoke(
     runtime: &Runtime,
     pre: &InstancePre<HostState>,
     call: Call<'_>,
@@ -158,20 +165,35 @@ pub fn invoke(
         },
     );
     store.limiter(|state| &mut state.limiter);
-    store.set_epoch_deadline(Runtime::deadline_ticks(call.limits.timeout));
-    store.epoch_deadline_trap();
+    let deadline = Instant::now() + call.limits.timeout;
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        Ok(if Instant::now() >= deadline {
+            UpdateDeadline::Interrupt
+        } else {
+            UpdateDeadline::Yield(1)
+        })
+    });
 
-    let instance = pre.instantiate(&mut store).map_err(|err| HookFailure {
-        failure: instantiate_failure(&store, call.limits, &err),
-        stderr: String::new(),
-    })?;
-    let result = instance
-        .get_typed_func::<(), ()>(&mut store, "_start")
-        .and_then(|start| start.call(&mut store, ()));
+    let run = async {
+        let instance = pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(Stage::Instantiate)?;
+        let start = instance
+            .get_typed_func::<(), ()>(&mut store, "_start")
+            .map_err(Stage::Run)?;
+        start.call_async(&mut store, ()).await.map_err(Stage::Run)
+    };
+    let result = tokio::time::timeout(call.limits.timeout + HOST_CALL_GRACE, run).await;
 
     let failure = match result {
-        Ok(()) => None,
-        Err(err) => match err.downcast_ref::<I32Exit>() {
+        Ok(Ok(())) => None,
+        Err(_elapsed) => Some(Failure::Timeout {
+            limit: call.limits.timeout,
+        }),
+        Ok(Err(Stage::Instantiate(err))) => Some(instantiate_failure(&store, call.limits, &err)),
+        Ok(Err(Stage::Run(err))) => match err.downcast_ref::<I32Exit>() {
             Some(I32Exit(0)) => None,
             Some(I32Exit(code)) => Some(Failure::Exit { code: *code }),
             None => Some(classify(&store, &stdout, call.limits, &err)),
@@ -187,6 +209,12 @@ pub fn invoke(
             stderr: stderr.text(),
         }),
     }
+}
+
+/// Where a call failed: creating the instance, or running it.
+enum Stage {
+    Instantiate(wasmtime::Error),
+    Run(wasmtime::Error),
 }
 
 /// Names the cause of an error from `_start`. Limits come first: a trap that follows a

@@ -163,10 +163,16 @@ impl ModuleCache {
         })
     }
 
-    /// The module for `digest`, from memory or disk. Used on the request path.
+    /// The module for `digest` if it is in memory. Never blocks.
+    pub fn get_resident(&self, digest: &Digest) -> Option<Arc<LoadedModule>> {
+        let module = self.memory.get(digest)?;
+        self.metrics.module_lookup("memory");
+        Some(module)
+    }
+
+    /// The module for `digest`, from memory or disk. Blocks while loading from disk.
     pub fn get(&self, digest: &Digest) -> Result<Arc<LoadedModule>, Arc<LoadError>> {
-        if let Some(module) = self.memory.get(digest) {
-            self.metrics.module_lookup("memory");
+        if let Some(module) = self.get_resident(digest) {
             return Ok(module);
         }
         let module = self
@@ -186,7 +192,7 @@ impl ModuleCache {
     }
 
     /// Modules currently in the memory tier.
-    pub fn resident(&self) -> u64 {
+    pub fn resident_count(&self) -> u64 {
         self.memory.entry_count()
     }
 

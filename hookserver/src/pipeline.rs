@@ -1,11 +1,9 @@
 //! The stages of one hook call, in the order a request travels them:
-//! ETag -> response cache -> admission -> module cache + invoke (blocking pool) -> output
-//! check -> response cache insert.
-
-use std::sync::Arc;
-use std::time::Duration;
+//! ETag -> response cache -> admission -> module cache -> invoke -> output check ->
+//! response cache insert.
 
 use bytes::Bytes;
+use std::sync::Arc;
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::digest::Digest;
@@ -14,11 +12,9 @@ use crate::http::error::ApiError;
 use crate::http::extract::HookRequest;
 use crate::invoke::{self, Call, Failure, HookFailure};
 use crate::metrics::HookLabel;
+use crate::module_cache::LoadedModule;
 use crate::protocol;
-
-/// How long after a hook's timeout the server stops waiting for it. The epoch deadline
-/// stops Wasm code on time; this covers a guest blocked in a host call (a long sleep).
-const TIMEOUT_GRACE: Duration = Duration::from_millis(250);
+use crate::registry::HookVersion;
 
 /// What to tell a client that was refused with 429.
 const RETRY_AFTER_SECONDS: u32 = 1;
@@ -119,57 +115,53 @@ async fn admit(
     Ok([hook_permit, pool_permit])
 }
 
-/// Fetches the compiled module and runs the call on the blocking pool, holding the
-/// permits until the instance is gone.
+/// Runs the call on this task, holding the permits until the instance is gone.
 async fn run(
     app: &Arc<App>,
     request: &HookRequest,
     permits: [OwnedSemaphorePermit; 2],
 ) -> Result<invoke::Output, ApiError> {
-    let version = request.version.clone();
-    let limits = version.options.limits.clone();
-    let hook = request.hook;
-    let body = request.body.clone();
-    let worker_app = app.clone();
-    let task = tokio::task::spawn_blocking(move || {
-        let _permits = permits;
-        let module = version.module(worker_app.registry.modules())?;
-        worker_app
-            .metrics
-            .instantiations
-            .get_or_create(&HookLabel {
-                hook: version.name.clone(),
-            })
-            .inc();
-        Ok::<_, Arc<crate::module_cache::LoadError>>(invoke::invoke(
-            &worker_app.runtime,
-            &module.pre,
-            Call {
-                name: &version.name,
-                hook,
-                body,
-                limits: &version.options.limits,
-            },
-        ))
-    });
-    match tokio::time::timeout(limits.timeout + TIMEOUT_GRACE, task).await {
-        Err(_elapsed) => Err(failed(
-            request,
-            HookFailure {
-                failure: Failure::Timeout {
-                    limit: limits.timeout,
-                },
-                stderr: String::new(),
-            },
-        )),
-        Ok(Err(join_error)) => Err(ApiError::Internal(format!(
-            "the hook's worker thread failed: {join_error}"
-        ))),
-        Ok(Ok(Err(load_error))) => Err(ApiError::Unavailable {
-            name: request.version.name.clone(),
-            reason: load_error.to_string(),
+    let version = &request.version;
+    let module = module(app, version).await?;
+    app.metrics
+        .instantiations
+        .get_or_create(&HookLabel {
+            hook: version.name.clone(),
+        })
+        .inc();
+    let result = invoke::invoke(
+        &app.runtime,
+        &module.pre,
+        Call {
+            name: &version.name,
+            hook: request.hook,
+            body: request.body.clone(),
+            limits: &version.options.limits,
+        },
+    )
+    .await;
+    drop(permits);
+    result.map_err(|failure| failed(request, failure))
+}
+
+/// The version's compiled module: at hand, or loaded from the disk cache off the async
+/// workers (deserializing takes up to a millisecond).
+async fn module(app: &Arc<App>, version: &Arc<HookVersion>) -> Result<Arc<LoadedModule>, ApiError> {
+    let modules = app.registry.modules();
+    if let Some(module) = version.resident_module(modules) {
+        return Ok(module);
+    }
+    let (version, modules) = (version.clone(), modules.clone());
+    let name = version.name.clone();
+    match tokio::task::spawn_blocking(move || version.module(&modules)).await {
+        Ok(Ok(module)) => Ok(module),
+        Ok(Err(err)) => Err(ApiError::Unavailable {
+            name,
+            reason: err.to_string(),
         }),
-        Ok(Ok(Ok(result))) => result.map_err(|failure| failed(request, failure)),
+        Err(err) => Err(ApiError::Internal(format!(
+            "loading the module failed: {err}"
+        ))),
     }
 }
 

@@ -36,10 +36,18 @@ pub struct HookVersion {
 }
 
 impl HookVersion {
-    /// The compiled module, from the pin or the module cache. Blocking.
-    pub fn module(&self, cache: &ModuleCache) -> Result<Arc<LoadedModule>, Arc<LoadError>> {
+    /// The compiled module if it is at hand (pinned or in memory). Never blocks.
+    pub fn resident_module(&self, cache: &ModuleCache) -> Option<Arc<LoadedModule>> {
         match &self.pinned {
-            Some(module) => Ok(module.clone()),
+            Some(module) => Some(module.clone()),
+            None => cache.get_resident(&self.digest),
+        }
+    }
+
+    /// The compiled module, loading it from the disk cache if needed. Blocks while loading.
+    pub fn module(&self, cache: &ModuleCache) -> Result<Arc<LoadedModule>, Arc<LoadError>> {
+        match self.resident_module(cache) {
+            Some(module) => Ok(module),
             None => cache.get(&self.digest),
         }
     }

@@ -146,7 +146,7 @@ async fn list_hooks(State(app): State<Arc<App>>) -> Response {
     axum::Json(HookList {
         hooks: app.registry.statuses(),
         allocator: app.runtime.allocator(),
-        modules_in_memory: modules.resident(),
+        modules_in_memory: modules.resident_count(),
         cache_dir: modules.disk_dir().map(|dir| dir.display().to_string()),
     })
     .into_response()
