@@ -18,6 +18,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub struct Overloaded;
 
 pub struct Admission {
+    capacity: usize,
     permits: Arc<Semaphore>,
     waiting: AtomicUsize,
     max_waiting: usize,
@@ -26,6 +27,7 @@ pub struct Admission {
 impl Admission {
     pub fn new(instances: u32, max_waiting: usize) -> Self {
         Admission {
+            capacity: instances as usize,
             permits: Arc::new(Semaphore::new(instances as usize)),
             waiting: AtomicUsize::new(0),
             max_waiting,
@@ -44,6 +46,11 @@ impl Admission {
             // Timed out, or the semaphore was closed (never done): either way, come back later.
             _ => Err(Overloaded),
         }
+    }
+
+    /// Instances running right now.
+    pub fn running(&self) -> usize {
+        self.capacity - self.permits.available_permits()
     }
 
     /// Requests waiting right now.

@@ -171,7 +171,9 @@ pub async fn invoke(
         Ok(if Instant::now() >= deadline {
             UpdateDeadline::Interrupt
         } else {
-            UpdateDeadline::Yield(1)
+            // tokio's yield_now lets the worker poll for I/O before resuming the guest; a
+            // plain self-wake would leave sockets unpolled while busy guests take turns.
+            UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
         })
     });
 
@@ -244,7 +246,10 @@ fn classify(
             reason: "call stack exhausted (unbounded recursion?)".to_string(),
         },
         Some(trap) => Failure::Trap {
-            reason: trap.to_string(),
+            reason: trap
+                .to_string()
+                .trim_start_matches("wasm trap: ")
+                .to_string(),
         },
         None => Failure::Trap {
             reason: err.to_string(),

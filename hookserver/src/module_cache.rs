@@ -191,8 +191,10 @@ impl ModuleCache {
         self.memory.run_pending_tasks();
     }
 
-    /// Modules currently in the memory tier.
+    /// Modules currently in the memory tier. Applies pending evictions and insertions first,
+    /// since moka's count is only updated by its housekeeping.
     pub fn resident_count(&self) -> u64 {
+        self.memory.run_pending_tasks();
         self.memory.entry_count()
     }
 

@@ -130,6 +130,10 @@ pub struct HookStatus {
     pub loaded_at: Option<SystemTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub options: Option<HookOptions>,
+    /// Instances of the served version running now.
+    pub running: usize,
+    /// Requests waiting for an instance now.
+    pub waiting: usize,
     pub last_error: Option<LoadFailure>,
 }
 
@@ -225,6 +229,8 @@ impl Registry {
                     size: serving.map(|v| v.size),
                     loaded_at: serving.map(|v| v.loaded_at),
                     options: serving.map(|v| v.options.clone()),
+                    running: serving.map_or(0, |v| v.admission.running()),
+                    waiting: serving.map_or(0, |v| v.admission.waiting()),
                     last_error: route.failure.clone(),
                 }
             })

@@ -45,14 +45,30 @@ pub enum ApiError {
 fn describe_failure(failure: &HookFailure) -> String {
     let stderr = failure.stderr.trim();
     if stderr.is_empty() {
-        failure.failure.to_string()
-    } else {
-        format!(
-            "{}; stderr: {}",
-            failure.failure,
-            tail(stderr, STDERR_IN_BODY)
-        )
+        return failure.failure.to_string();
     }
+    let stderr = printable(stderr);
+    let shown = tail(&stderr, STDERR_IN_BODY);
+    let ellipsis = if shown.len() < stderr.len() {
+        "…"
+    } else {
+        ""
+    };
+    format!("{}; stderr: {ellipsis}{shown}", failure.failure)
+}
+
+/// `text` with control characters other than newline and tab replaced, so a binary flood
+/// on stderr cannot garble an event message or a terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// The last `max` bytes of `text`, cut at a character boundary.
@@ -106,5 +122,20 @@ mod tests {
         assert_eq!(tail("hello", 10), "hello");
         assert_eq!(tail("hello", 3), "llo");
         assert_eq!(tail("héllo", 4), "llo");
+    }
+
+    #[test]
+    fn failure_bodies_mark_truncation_and_hide_control_characters() {
+        let failure = HookFailure {
+            failure: crate::invoke::Failure::Exit { code: 1 },
+            stderr: format!("{}\0bad\nend", "x".repeat(2000)),
+        };
+        let text = describe_failure(&failure);
+        assert!(
+            text.starts_with("exited with code 1; stderr: …xxx"),
+            "{text}"
+        );
+        assert!(text.ends_with("x\u{fffd}bad\nend"), "{text}");
+        assert!(text.len() < 1100);
     }
 }
