@@ -2,19 +2,18 @@
 //!
 //! Each hook version has its own [`Admission`]: a semaphore of `max-instances` permits and a
 //! bounded queue in front of it. A request that finds the queue full, or waits longer than
-//! its hook's timeout, is refused with 429 and `Retry-After`, which metacontroller turns into
+//! its hook's timeout in all, is refused with 429 and `Retry-After`, which metacontroller turns into
 //! a requeue instead of an error. One busy hook therefore never delays the others beyond the
 //! shared instance pool, which the server bounds separately.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
-
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 
 /// The request was not admitted: the queue is full or the wait took too long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("too many requests queued for this hook")]
+#[error("no instance became free in time")]
 pub struct Overloaded;
 
 pub struct Admission {
@@ -34,14 +33,14 @@ impl Admission {
         }
     }
 
-    /// A permit to run one instance, waiting at most `patience` for it.
-    pub async fn admit(&self, patience: Duration) -> Result<OwnedSemaphorePermit, Overloaded> {
+    /// A permit to run one instance, waiting until `deadline` at most.
+    pub async fn admit(&self, deadline: Instant) -> Result<OwnedSemaphorePermit, Overloaded> {
         if let Ok(permit) = self.permits.clone().try_acquire_owned() {
             return Ok(permit);
         }
         let _slot = QueueSlot::take(self)?;
         let acquire = self.permits.clone().acquire_owned();
-        match tokio::time::timeout(patience, acquire).await {
+        match tokio::time::timeout_at(deadline, acquire).await {
             Ok(Ok(permit)) => Ok(permit),
             // Timed out, or the semaphore was closed (never done): either way, come back later.
             _ => Err(Overloaded),
@@ -82,23 +81,26 @@ impl Drop for QueueSlot<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+
+    fn in_secs(secs: f64) -> Instant {
+        Instant::now() + Duration::from_secs_f64(secs)
+    }
 
     #[tokio::test]
     async fn full_queue_is_refused_and_slots_come_back() {
         let admission = Arc::new(Admission::new(1, 1));
-        let running = admission.admit(Duration::from_secs(5)).await.expect("free");
+        let running = admission.admit(in_secs(5.0)).await.expect("free");
         let queued = {
             let admission = admission.clone();
-            tokio::spawn(async move { admission.admit(Duration::from_secs(5)).await.is_ok() })
+            tokio::spawn(async move { admission.admit(in_secs(5.0)).await.is_ok() })
         };
         while admission.waiting() == 0 {
             tokio::task::yield_now().await;
         }
-        assert_eq!(
-            admission.admit(Duration::from_secs(5)).await.err(),
-            Some(Overloaded)
-        );
+        assert_eq!(admission.admit(in_secs(5.0)).await.err(), Some(Overloaded));
         drop(running);
         assert!(queued.await.expect("joined"));
         assert_eq!(admission.waiting(), 0);
@@ -107,8 +109,8 @@ mod tests {
     #[tokio::test]
     async fn waiting_past_patience_is_refused() {
         let admission = Admission::new(1, 4);
-        let _running = admission.admit(Duration::from_secs(1)).await.expect("free");
-        let result = admission.admit(Duration::from_millis(20)).await;
+        let _running = admission.admit(in_secs(1.0)).await.expect("free");
+        let result = admission.admit(in_secs(0.02)).await;
         assert_eq!(result.err(), Some(Overloaded));
         assert_eq!(admission.waiting(), 0);
     }

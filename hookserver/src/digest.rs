@@ -17,11 +17,20 @@ impl Digest {
         Digest(Sha256::digest(bytes).into())
     }
 
-    /// The ETag of one call: a hook is a pure function of (module, hook, body), so equal
-    /// digests mean equal answers.
-    pub fn of_call(module: &Digest, hook: HookKind, body: &[u8]) -> Self {
+    /// Identifies what a hook version answers with: its module and the options its output
+    /// is checked under. Stable across restarts and replicas.
+    pub fn of_version(module: &Digest, options: &[u8]) -> Self {
         let mut hasher = Sha256::new();
         hasher.update(module.0);
+        hasher.update(options);
+        Digest(hasher.finalize().into())
+    }
+
+    /// The ETag of one call: a hook is a pure function of (version, hook, body), so equal
+    /// digests mean equal answers.
+    pub fn of_call(version: &Digest, hook: HookKind, body: &[u8]) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(version.0);
         hasher.update(hook.as_str().as_bytes());
         hasher.update([0]);
         hasher.update(body);
@@ -95,6 +104,18 @@ mod tests {
         );
         assert_eq!(Digest::from_hex(&digest.hex()), Some(digest));
         assert_eq!(Digest::from_hex("zz"), None);
+    }
+
+    #[test]
+    fn version_fingerprint_depends_on_module_and_options() {
+        let module = Digest::of(b"module");
+        let loose = Digest::of_version(&module, br#"{"strict":false}"#);
+        assert_ne!(loose, Digest::of_version(&module, br#"{"strict":true}"#));
+        assert_ne!(
+            loose,
+            Digest::of_version(&Digest::of(b"other"), br#"{"strict":false}"#)
+        );
+        assert_eq!(loose, Digest::of_version(&module, br#"{"strict":false}"#));
     }
 
     #[test]

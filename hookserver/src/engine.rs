@@ -63,7 +63,7 @@ impl Runtime {
                     error = %err,
                     "cannot reserve address space for the pooling allocator; falling back to \
                      on-demand allocation (slower instantiation; raise `ulimit -v` or lower \
-                     --max-instances to get pooling back)"
+                     --pool-size to get pooling back)"
                 );
                 let engine =
                     Engine::new(&engine_config(None)).map_err(|e| RuntimeError(e.to_string()))?;

@@ -251,8 +251,10 @@ fn classify(
                 .trim_start_matches("wasm trap: ")
                 .to_string(),
         },
+        // Not a trap (e.g. an exit status WASI refuses): the root cause says what
+        // happened; the outer layers only add a backtrace.
         None => Failure::Trap {
-            reason: err.to_string(),
+            reason: err.root_cause().to_string(),
         },
     }
 }
@@ -268,7 +270,7 @@ fn instantiate_failure(
             requested,
         },
         None => Failure::Instantiate {
-            reason: err.to_string(),
+            reason: err.root_cause().to_string(),
         },
     }
 }

@@ -1,7 +1,7 @@
 //! Prometheus metrics, served as text on `GET /metrics`.
 //!
-//! Per-hook labels use only names that are in the route table (unknown names are counted
-//! under `hook=""`), so a client probing random URLs cannot grow the label set.
+//! Per-hook labels use only names that are in the route table (requests for unknown names
+//! are counted under `hook=""`), so a client probing random URLs cannot grow the label set.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -53,7 +53,8 @@ pub struct Metrics {
     pub response_cache: Family<ResultLabel, Counter>,
     /// Time to compile one module.
     pub compile_seconds: Histogram,
-    /// Requests refused with 429 because the hook's queue was full.
+    /// Requests refused with 429: the hook's queue was full, or no instance became free
+    /// within the hook's timeout.
     pub overloaded: Family<HookLabel, Counter>,
     /// Module versions that failed to load (bad Wasm, ABI, options).
     pub load_failures: Family<HookLabel, Counter>,
@@ -115,7 +116,7 @@ impl Default for Metrics {
         );
         r.register(
             "overloaded",
-            "Requests refused with 429 because the hook's queue was full",
+            "Requests refused with 429 (queue full, or no instance free in time)",
             overloaded.clone(),
         );
         r.register(

@@ -29,7 +29,7 @@ pub enum Answer {
 
 pub async fn answer(app: &Arc<App>, request: HookRequest) -> Result<Answer, ApiError> {
     let version = &request.version;
-    let etag = Digest::of_call(&version.digest, request.hook, &request.body);
+    let etag = Digest::of_call(&version.fingerprint, request.hook, &request.body);
 
     // Stage 1: the client's cached copy is still right.
     if request
@@ -93,7 +93,8 @@ async fn admit(
     request: &HookRequest,
 ) -> Result<[OwnedSemaphorePermit; 2], ApiError> {
     let version = &request.version;
-    let patience = version.options.limits.timeout;
+    // One budget for both waits, so queueing never exceeds the hook's timeout in all.
+    let deadline = tokio::time::Instant::now() + version.options.limits.timeout;
     let overloaded = || {
         app.metrics
             .overloaded
@@ -108,10 +109,10 @@ async fn admit(
     };
     let hook_permit = version
         .admission
-        .admit(patience)
+        .admit(deadline)
         .await
         .map_err(|_| overloaded())?;
-    let pool_permit = app.pool.admit(patience).await.map_err(|_| overloaded())?;
+    let pool_permit = app.pool.admit(deadline).await.map_err(|_| overloaded())?;
     Ok([hook_permit, pool_permit])
 }
 

@@ -347,12 +347,14 @@ pub enum OutputError {
     #[error("stdout must be a JSON object, got {0}")]
     NotObject(&'static str),
     #[error(
-        "the response has no `{field}` although the controller declares {field} types; \
-         metacontroller would delete every observed {field} (return `\"{field}\": []` to \
-         delete them on purpose)"
+        "the response has no `{field}` although the controller declares {} types; \
+         metacontroller would delete every observed {} (return `\"{field}\": []` to \
+         delete them on purpose)",
+        singular(field),
+        singular(field)
     )]
     MissingChildren { field: &'static str },
-    #[error("`{field}` must be an array of objects, got {found}")]
+    #[error("`{field}` must be an array, got {found}")]
     ChildrenNotArray {
         field: &'static str,
         found: &'static str,
@@ -363,6 +365,14 @@ pub enum OutputError {
     DuplicateField(String),
     #[error("strict: relatedResources rule {index} has unknown field `{field}`")]
     UnknownRuleField { index: usize, field: String },
+}
+
+/// "child" for `children`, "attachment" for `attachments`.
+fn singular(field: &str) -> &'static str {
+    match field {
+        "children" => "child",
+        _ => "attachment",
+    }
 }
 
 /// Checks a hook's stdout against the request it answers. `Ok` means metacontroller can

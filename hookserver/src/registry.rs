@@ -26,6 +26,8 @@ pub struct HookVersion {
     /// Unique per loaded version, so caches keyed by it never mix versions.
     pub id: u64,
     pub digest: Digest,
+    /// Module and options together: the ETag's base (see [`Digest::of_version`]).
+    pub fingerprint: Digest,
     pub size: u64,
     pub options: HookOptions,
     pub admission: Admission,
@@ -202,6 +204,11 @@ impl Registry {
         &self.modules
     }
 
+    /// Whether `name` is in the route table (serving or not).
+    pub fn contains(&self, name: &str) -> bool {
+        self.routes.contains_key(name)
+    }
+
     pub fn lookup(&self, name: &str) -> Lookup {
         match self.routes.get(name) {
             None => Lookup::Missing,
@@ -263,10 +270,7 @@ impl Registry {
             SourceEvent::Remove { name } => {
                 if self.routes.remove(&name).is_some() {
                     tracing::info!(hook = %name, "hook removed");
-                    self.metrics
-                        .load_failing
-                        .get_or_create(&HookLabel { hook: name })
-                        .set(0);
+                    self.metrics.load_failing.remove(&HookLabel { hook: name });
                 }
             }
             SourceEvent::Synced { source } => {
@@ -305,10 +309,12 @@ impl Registry {
             Provenance::Compiled(took) => format!("compiled in {took:.1?}"),
         };
         tracing::info!(hook = %name, digest = ?digest, size, from = %provenance, "hook loaded");
+        let options_json = serde_json::to_vec(&options).unwrap_or_default();
         let version = HookVersion {
             name: name.clone(),
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             digest,
+            fingerprint: Digest::of_version(&digest, &options_json),
             size,
             admission: Admission::new(options.limits.max_instances, self.queue_depth),
             options,

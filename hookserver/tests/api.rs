@@ -233,7 +233,7 @@ fn a_full_queue_answers_429_with_retry_after() {
             refused
                 .text()
                 .expect("body")
-                .contains("too many requests are waiting")
+                .contains("is busy: no instance became free within its timeout")
         );
         assert_eq!(
             server.metric(r#"hookserver_overloaded_total{hook="sleepy"}"#),

@@ -89,7 +89,7 @@ fn cases() -> Vec<Case> {
             "",
             COMPOSITE_WITH_CHILDREN,
             500,
-            "the response has no `children` although the controller declares children types",
+            "the response has no `children` although the controller declares child types",
         ),
         (
             "null-children",

@@ -30,7 +30,10 @@ pub enum ApiError {
         format_bytes(*limit)
     )]
     TooLarge { limit: u64 },
-    #[error("hook {name:?} is busy: too many requests are waiting; retry in {retry_after}s")]
+    #[error(
+        "hook {name:?} is busy: no instance became free within its timeout, or too many \
+         calls are already waiting; retry in {retry_after}s"
+    )]
     Overloaded { name: String, retry_after: u32 },
     #[error("hook {name:?} {hook} {}", describe_failure(failure))]
     Failed {

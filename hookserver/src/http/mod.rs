@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -18,6 +18,7 @@ use crate::admission::Admission;
 use crate::engine::Runtime;
 use crate::metrics::{CallLabels, Metrics, RequestLabels};
 use crate::pipeline::{self, Answer};
+use crate::protocol::HookKind;
 use crate::registry::{HookStatus, Readiness, Registry};
 use crate::response_cache::ResponseCache;
 use error::ApiError;
@@ -46,47 +47,40 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-async fn call_hook(State(app): State<Arc<App>>, request: Request) -> Response {
+async fn call_hook(
+    State(app): State<Arc<App>>,
+    Path((name, kind)): Path<(String, String)>,
+    request: Request,
+) -> Response {
     let started = Instant::now();
-    let kind = request
-        .uri()
-        .path()
-        .rsplit('/')
-        .next()
-        .and_then(|kind| kind.parse::<crate::protocol::HookKind>().ok());
-    let (hook_name, response) = match HookRequest::from_request(request, &app).await {
-        Err(err) => (String::new(), log_error(err)),
-        Ok(call) => {
-            let name = call.version.name.clone();
-            let response = match pipeline::answer(&app, call).await {
-                Ok(answer) => answer.into_response(),
-                Err(err) => log_error(err),
-            };
-            (name, response)
-        }
+    let response = match HookRequest::from_request(request, &app).await {
+        Err(err) => log_error(err),
+        Ok(call) => match pipeline::answer(&app, call).await {
+            Ok(answer) => answer.into_response(),
+            Err(err) => log_error(err),
+        },
     };
-    let kind = kind.map_or("unknown", |kind| kind.as_str());
+    // Label by name only for hooks in the route table, so probing random URLs cannot grow
+    // the label set; unknown names are counted under hook="".
+    let known = app.registry.contains(&name);
+    let hook = if known { name } else { String::new() };
+    let kind = kind.parse::<HookKind>().map_or("unknown", HookKind::as_str);
     app.metrics
         .requests
         .get_or_create(&RequestLabels {
-            hook: hook_name.clone(),
+            hook: hook.clone(),
             kind,
             code: response.status().as_u16(),
         })
         .inc();
-    if !hook_name.is_empty() {
+    if known {
         app.metrics
             .latency
-            .get_or_create(&CallLabels {
-                hook: hook_name,
-                kind,
-            })
+            .get_or_create(&CallLabels { hook, kind })
             .observe(started.elapsed().as_secs_f64());
     }
     response
 }
-
-use axum::extract::FromRequest;
 
 fn log_error(err: ApiError) -> Response {
     match &err {

@@ -78,6 +78,8 @@ impl DirectorySource {
                 }
             };
             self = scanner;
+            // None: the directory could not be listed; not ready until it can be.
+            let Some(changes) = changes else { continue };
             for event in changes {
                 if events.send(event).await.is_err() {
                     return;
@@ -96,8 +98,9 @@ impl DirectorySource {
         }
     }
 
-    /// Lists the directory and returns an event for every hook that changed since last time.
-    fn scan(&mut self) -> Vec<SourceEvent> {
+    /// Lists the directory and returns an event for every hook that changed since last time;
+    /// `None` when the directory cannot be listed.
+    fn scan(&mut self) -> Option<Vec<SourceEvent>> {
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(err) => {
@@ -107,7 +110,7 @@ impl DirectorySource {
                     error = %err,
                     "cannot list the modules directory; keeping the hooks already loaded"
                 );
-                return Vec::new();
+                return None;
             }
         };
         let mut current = HashMap::new();
@@ -123,9 +126,14 @@ impl DirectorySource {
         }
 
         let mut events = Vec::new();
+        let mut unreadable = Vec::new();
         for (name, stamp) in &current {
             if self.seen.get(name) != Some(stamp) {
-                events.push(self.read_hook(name));
+                let (event, retry) = self.read_hook(name);
+                if retry {
+                    unreadable.push(name.clone());
+                }
+                events.push(event);
             }
         }
         for name in self.seen.keys() {
@@ -133,11 +141,17 @@ impl DirectorySource {
                 events.push(SourceEvent::Remove { name: name.clone() });
             }
         }
+        // Forget what could not be read, so the next scan tries again.
+        for name in unreadable {
+            current.remove(&name);
+        }
         self.seen = current;
-        events
+        Some(events)
     }
 
-    fn read_hook(&self, name: &str) -> SourceEvent {
+    /// The event for hook `name`, and whether it failed for a reason worth retrying (an
+    /// I/O error rather than bad content).
+    fn read_hook(&self, name: &str) -> (SourceEvent, bool) {
         let module_path = self.dir.join(format!("{name}.wasm"));
         let origin = module_path.display().to_string();
         let invalid = |error: String| SourceEvent::Invalid {
@@ -146,32 +160,57 @@ impl DirectorySource {
             error,
         };
         if let Err(error) = check_name(name) {
-            return invalid(format!("{error} (rename the file)"));
+            return (invalid(format!("{error} (rename the file)")), false);
         }
         let options_path = self.dir.join(format!("{name}.toml"));
         let options = match read_options(&options_path, &self.defaults) {
             Ok(options) => options,
-            Err(error) => return invalid(error),
+            Err(OptionsFileError::Unreadable(error)) => return (invalid(error), true),
+            Err(OptionsFileError::Invalid(error)) => return (invalid(error), false),
         };
         match std::fs::read(&module_path) {
-            Ok(bytes) => SourceEvent::Upsert {
-                name: name.to_string(),
-                origin,
-                bytes,
-                options,
-            },
-            Err(err) => invalid(format!("cannot read {}: {err}", module_path.display())),
+            Ok(bytes) => (
+                SourceEvent::Upsert {
+                    name: name.to_string(),
+                    origin,
+                    bytes,
+                    options,
+                },
+                false,
+            ),
+            Err(err) => (
+                invalid(format!("cannot read {}: {err}", module_path.display())),
+                true,
+            ),
         }
     }
 }
 
+/// Why an options file was not applied.
+#[derive(Debug, PartialEq)]
+enum OptionsFileError {
+    /// An I/O error: worth another try.
+    Unreadable(String),
+    /// Bad content: it stays bad until the file changes.
+    Invalid(String),
+}
+
 /// Reads `NAME.toml` (flat `key = value` pairs, the same keys as ConfigMap annotations).
-fn read_options(path: &Path, defaults: &HookOptions) -> Result<HookOptions, String> {
+fn read_options(path: &Path, defaults: &HookOptions) -> Result<HookOptions, OptionsFileError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(defaults.clone()),
-        Err(err) => return Err(format!("cannot read {}: {err}", path.display())),
+        Err(err) => {
+            return Err(OptionsFileError::Unreadable(format!(
+                "cannot read {}: {err}",
+                path.display()
+            )));
+        }
     };
+    parse_options(path, &text, defaults).map_err(OptionsFileError::Invalid)
+}
+
+fn parse_options(path: &Path, text: &str, defaults: &HookOptions) -> Result<HookOptions, String> {
     let in_file = |message: String| format!("{}: {message}", path.display());
     let table: toml::Table = text
         .parse()
@@ -224,11 +263,25 @@ mod tests {
 
         std::fs::write(&path, "timeout = [1]").expect("write");
         let err = read_options(&path, &defaults()).unwrap_err();
-        assert!(err.contains("must be a string, number or boolean"), "{err}");
+        assert!(
+            matches!(&err, OptionsFileError::Invalid(e) if e.contains("must be a string, number or boolean")),
+            "{err:?}"
+        );
 
         std::fs::write(&path, "memroy = \"1Mi\"").expect("write");
         let err = read_options(&path, &defaults()).unwrap_err();
-        assert!(err.contains("unknown option \"memroy\""), "{err}");
+        assert!(
+            matches!(&err, OptionsFileError::Invalid(e) if e.contains("unknown option \"memroy\"")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn an_unlistable_directory_reports_nothing_not_an_empty_set() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("not-there");
+        let mut source = DirectorySource::new(missing, defaults(), Duration::from_secs(1));
+        assert!(source.scan().is_none());
     }
 
     #[test]
@@ -236,28 +289,37 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut source =
             DirectorySource::new(dir.path().to_path_buf(), defaults(), Duration::from_secs(1));
-        assert!(source.scan().is_empty());
+        assert_eq!(source.scan().map(|e| e.len()), Some(0));
 
         std::fs::write(dir.path().join("a.wasm"), b"one").expect("write");
         std::fs::write(dir.path().join("notes.txt"), b"ignored").expect("write");
-        let events = source.scan();
+        let events = source.scan().expect("listed");
         assert!(matches!(&events[..], [SourceEvent::Upsert { name, .. }] if name == "a"));
-        assert!(source.scan().is_empty(), "unchanged files are not re-read");
+        assert_eq!(
+            source.scan().map(|e| e.len()),
+            Some(0),
+            "unchanged files are not re-read"
+        );
 
         std::fs::write(dir.path().join("a.wasm"), b"two!").expect("write");
         assert!(
-            matches!(&source.scan()[..], [SourceEvent::Upsert { bytes, .. }] if bytes == b"two!")
+            matches!(&source.scan().expect("listed")[..], [SourceEvent::Upsert { bytes, .. }] if bytes == b"two!")
         );
 
         std::fs::write(dir.path().join("a.toml"), "strict = true").expect("write");
         assert!(
-            matches!(&source.scan()[..], [SourceEvent::Upsert { options, .. }] if options.strict)
+            matches!(&source.scan().expect("listed")[..], [SourceEvent::Upsert { options, .. }] if options.strict)
         );
 
         std::fs::write(dir.path().join("Bad_Name.wasm"), b"x").expect("write");
-        assert!(matches!(&source.scan()[..], [SourceEvent::Invalid { .. }]));
+        assert!(matches!(
+            &source.scan().expect("listed")[..],
+            [SourceEvent::Invalid { .. }]
+        ));
 
         std::fs::remove_file(dir.path().join("a.wasm")).expect("remove");
-        assert!(matches!(&source.scan()[..], [SourceEvent::Remove { name }] if name == "a"));
+        assert!(
+            matches!(&source.scan().expect("listed")[..], [SourceEvent::Remove { name }] if name == "a")
+        );
     }
 }
