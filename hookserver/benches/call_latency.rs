@@ -17,13 +17,25 @@ use hookserver::protocol::HookKind;
 const WARMUP: usize = 1_000;
 const CALLS: usize = 20_000;
 
+/// The smallest ABI v1 hook: prints a constant. Its cost is hookserver's fixed cost per call.
+const FLOOR_HOOK: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "{\"children\":[]}")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 64))
+    (i32.store (i32.const 4) (i32.const 15))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
+
 fn main() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let module = std::fs::read(root.join("target/hooks/hello-world.wasm"))
+    let example = std::fs::read(root.join("target/hooks/hello-world.wasm"))
         .expect("target/hooks/hello-world.wasm: run `make hooks` first");
     let request = Bytes::from(
         std::fs::read(root.join("examples/hello-world/requests/sync.json")).expect("request"),
     );
+    let floor = wat::parse_str(FLOOR_HOOK).expect("floor module");
 
     let runtime = Runtime::new(&RuntimeConfig { max_instances: 4 }).expect("runtime");
     let cache = ModuleCache::new(
@@ -36,20 +48,38 @@ fn main() {
         Arc::new(Metrics::default()),
     )
     .expect("module cache");
-    let loaded = cache.prepare(&module).expect("module loads").module;
+    println!(
+        "instantiate + run + drop, {CALLS} calls each, {:?} allocator, request {} bytes:",
+        runtime.allocator(),
+        request.len()
+    );
+    for (label, module) in [
+        ("hello-world sync", &example),
+        ("floor (prints a constant)", &floor),
+    ] {
+        let loaded = cache.prepare(module).expect("module loads").module;
+        let samples = measure(&runtime, &loaded.pre, &request);
+        report(label, &samples);
+    }
+}
+
+fn measure(
+    runtime: &Runtime,
+    pre: &wasmtime::InstancePre<hookserver::engine::HostState>,
+    request: &Bytes,
+) -> Vec<Duration> {
     let limits = Limits::default();
     let executor = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
         .expect("tokio");
-
     let mut samples = Vec::with_capacity(CALLS);
     for i in 0..WARMUP + CALLS {
         let started = Instant::now();
         let output = executor
             .block_on(invoke(
-                &runtime,
-                &loaded.pre,
+                runtime,
+                pre,
                 Call {
                     name: "hello-world",
                     hook: HookKind::Sync,
@@ -65,15 +95,14 @@ fn main() {
         }
     }
     samples.sort();
+    samples
+}
+
+fn report(label: &str, samples: &[Duration]) {
     let pct = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
     let mean = samples.iter().sum::<Duration>() / samples.len() as u32;
     println!(
-        "hello-world sync, instantiate + run + drop, {CALLS} calls ({:?} allocator, request {} bytes):",
-        runtime.allocator(),
-        request.len()
-    );
-    println!(
-        "  p50 {:.1?}  p90 {:.1?}  p99 {:.1?}  max {:.1?}  mean {:.1?}",
+        "  {label:<28} p50 {:>8.1?}  p90 {:>8.1?}  p99 {:>8.1?}  max {:>8.1?}  mean {:>8.1?}",
         pct(0.50),
         pct(0.90),
         pct(0.99),
