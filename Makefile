@@ -4,7 +4,7 @@ CARGO       ?= cargo
 WASM_TARGET := wasm32-wasip1
 HOOKS_DIR   := target/hooks
 LISTEN      ?= 127.0.0.1:8080
-# Every crate under examples/ is a hook: examples/NAME builds target/hooks/NAME.wasm.
+# Every crate under examples/ builds hooks: each binary NAME becomes target/hooks/NAME.wasm.
 EXAMPLES    := $(patsubst examples/%/Cargo.toml,%,$(wildcard examples/*/Cargo.toml))
 
 .PHONY: all setup hooks build run test lint doc clean
@@ -21,9 +21,10 @@ setup:
 hooks: setup
 	$(CARGO) build --profile hook --target $(WASM_TARGET) $(addprefix -p ,$(EXAMPLES))
 	@mkdir -p $(HOOKS_DIR)
-	@for name in $(EXAMPLES); do \
-		cp target/$(WASM_TARGET)/hook/$$name.wasm $(HOOKS_DIR)/$$name.wasm; \
-		printf '  %-28s %7d bytes\n' "$(HOOKS_DIR)/$$name.wasm" $$(wc -c < $(HOOKS_DIR)/$$name.wasm); \
+	@# Every binary of an example crate is a hook (a crate may ship several).
+	@for wasm in target/$(WASM_TARGET)/hook/*.wasm; do \
+		cp $$wasm $(HOOKS_DIR)/; \
+		printf '  %-40s %7d bytes\n' "$(HOOKS_DIR)/$$(basename $$wasm)" $$(wc -c < $$wasm); \
 	done
 
 build:
