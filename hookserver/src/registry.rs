@@ -1,9 +1,13 @@
 //! The route table: hook name -> the version being served, its options and last error.
 //!
-//! One writer ([`Registry::apply`], fed by the sources' event channel) owns every change.
+//! One writer ([`Registry::run`], fed by the sources' event channel) owns every change.
 //! A route's version is replaced whole, and only after the new module compiled and linked:
 //! requests that already hold the old `Arc<HookVersion>` finish on it, new ones get the new
 //! one, and a version that fails to load leaves the old one serving with the error beside it.
+//!
+//! Loads run as their own tasks, so one slow compile delays neither requests nor other
+//! hooks' changes. Every event stamps its route with a sequence number; a load installs its
+//! result only if no later event for that name came in meanwhile.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -12,6 +16,7 @@ use std::time::SystemTime;
 use dashmap::DashMap;
 use serde::Serialize;
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 use crate::admission::Admission;
 use crate::digest::Digest;
@@ -72,6 +77,8 @@ struct Route {
     origin: String,
     serving: Option<Arc<HookVersion>>,
     failure: Option<LoadFailure>,
+    /// Sequence number of the latest source event for this name.
+    latest: u64,
 }
 
 impl Route {
@@ -79,7 +86,8 @@ impl Route {
         match (&self.serving, &self.failure) {
             (Some(_), None) => HookState::Ready,
             (Some(_), Some(_)) => HookState::Degraded,
-            (None, _) => HookState::Failed,
+            (None, Some(_)) => HookState::Failed,
+            (None, None) => HookState::Loading,
         }
     }
 }
@@ -94,16 +102,24 @@ pub enum HookState {
     Degraded,
     /// Not serving: no version of it ever loaded.
     Failed,
+    /// Not serving yet: its first version is being loaded.
+    Loading,
 }
 
 impl HookState {
-    const ALL: [HookState; 3] = [HookState::Ready, HookState::Degraded, HookState::Failed];
+    const ALL: [HookState; 4] = [
+        HookState::Ready,
+        HookState::Degraded,
+        HookState::Failed,
+        HookState::Loading,
+    ];
 
     fn as_str(self) -> &'static str {
         match self {
             HookState::Ready => "ready",
             HookState::Degraded => "degraded",
             HookState::Failed => "failed",
+            HookState::Loading => "loading",
         }
     }
 }
@@ -113,6 +129,8 @@ pub enum Lookup {
     Serving(Arc<HookVersion>),
     /// Known, but no version could be loaded; the message says why.
     Failed(String),
+    /// Known, and its first version is still loading.
+    Loading,
     Missing,
 }
 
@@ -181,6 +199,7 @@ pub struct Registry {
     readiness: Arc<Readiness>,
     queue_depth: usize,
     next_id: AtomicU64,
+    next_event: AtomicU64,
 }
 
 impl Registry {
@@ -197,6 +216,7 @@ impl Registry {
             readiness,
             queue_depth,
             next_id: AtomicU64::new(1),
+            next_event: AtomicU64::new(1),
         }
     }
 
@@ -215,7 +235,7 @@ impl Registry {
             Some(route) => match (&route.serving, &route.failure) {
                 (Some(version), _) => Lookup::Serving(version.clone()),
                 (None, Some(failure)) => Lookup::Failed(failure.message.clone()),
-                (None, None) => Lookup::Missing,
+                (None, None) => Lookup::Loading,
             },
         }
     }
@@ -248,67 +268,110 @@ impl Registry {
 
     /// Applies events until every sender is gone.
     pub async fn run(self: Arc<Self>, mut events: mpsc::Receiver<SourceEvent>) {
+        let mut loads = JoinSet::new();
         while let Some(event) = events.recv().await {
-            self.apply(event).await;
-        }
-    }
-
-    /// Applies one source event. Only the writer task calls this.
-    pub async fn apply(&self, event: SourceEvent) {
-        match event {
-            SourceEvent::Upsert {
-                name,
-                origin,
-                bytes,
-                options,
-            } => self.upsert(name, origin, bytes, options).await,
-            SourceEvent::Invalid {
-                name,
-                origin,
-                error,
-            } => self.record_failure(&name, origin, error),
-            SourceEvent::Remove { name } => {
-                if self.routes.remove(&name).is_some() {
-                    tracing::info!(hook = %name, "hook removed");
-                    self.metrics.load_failing.remove(&HookLabel { hook: name });
+            while loads.try_join_next().is_some() {}
+            match event {
+                SourceEvent::Upsert {
+                    name,
+                    origin,
+                    bytes,
+                    options,
+                } => {
+                    if let Some(ticket) = self.begin_load(&name, &origin, &bytes, &options) {
+                        let registry = self.clone();
+                        loads.spawn(async move {
+                            registry.load(name, origin, bytes, options, ticket).await;
+                        });
+                    }
+                }
+                SourceEvent::Invalid {
+                    name,
+                    origin,
+                    error,
+                } => {
+                    let ticket = self.stamp(&name, &origin);
+                    self.record_failure(&name, origin, error, ticket);
+                }
+                SourceEvent::Remove { name } => {
+                    if self.routes.remove(&name).is_some() {
+                        tracing::info!(hook = %name, "hook removed");
+                        self.metrics.load_failing.remove(&HookLabel { hook: name });
+                    }
+                }
+                SourceEvent::Synced { source } => {
+                    // Ready means the initial set is loaded, not merely listed.
+                    while loads.join_next().await.is_some() {}
+                    tracing::info!(%source, hooks = self.routes.len(), "initial load complete");
+                    self.readiness.source_synced();
                 }
             }
-            SourceEvent::Synced { source } => {
-                tracing::info!(%source, hooks = self.routes.len(), "initial load complete");
-                self.readiness.source_synced();
-            }
+            self.update_state_gauges();
         }
-        self.update_state_gauges();
     }
 
-    async fn upsert(&self, name: String, origin: String, bytes: Vec<u8>, options: HookOptions) {
-        let digest = Digest::of(&bytes);
-        if let Some(route) = self.routes.get(&name)
-            && let Some(serving) = &route.serving
-            && serving.digest == digest
-            && serving.options == options
-            && route.failure.is_none()
-        {
-            return;
+    /// Stamps `name` with a new event number (creating its route if needed).
+    fn stamp(&self, name: &str, origin: &str) -> u64 {
+        let ticket = self.next_event.fetch_add(1, Ordering::Relaxed);
+        let mut route = self.routes.entry(name.to_string()).or_default();
+        route.latest = ticket;
+        if route.origin.is_empty() {
+            route.origin = origin.to_string();
         }
+        ticket
+    }
 
+    /// Stamps the route and says whether a load is needed: not when the version being
+    /// served already has these bytes and options (the stamp still supersedes any load in
+    /// flight, so a quick revert is not overtaken by the version it reverts).
+    fn begin_load(
+        &self,
+        name: &str,
+        origin: &str,
+        bytes: &[u8],
+        options: &HookOptions,
+    ) -> Option<u64> {
+        let ticket = self.stamp(name, origin);
+        let digest = Digest::of(bytes);
+        let mut route = self.routes.get_mut(name)?;
+        if let Some(serving) = &route.serving
+            && serving.digest == digest
+            && serving.options == *options
+        {
+            if route.failure.take().is_some() {
+                self.metrics
+                    .load_failing
+                    .get_or_create(&HookLabel {
+                        hook: name.to_string(),
+                    })
+                    .set(0);
+            }
+            return None;
+        }
+        Some(ticket)
+    }
+
+    /// Compiles (or finds) the module and installs it, unless a later event came in.
+    async fn load(
+        &self,
+        name: String,
+        origin: String,
+        bytes: Vec<u8>,
+        options: HookOptions,
+        ticket: u64,
+    ) {
+        let digest = Digest::of(&bytes);
         let size = bytes.len() as u64;
         let modules = self.modules.clone();
-        let prepared = tokio::task::spawn_blocking(move || modules.prepare(&bytes)).await;
-        let prepared = match prepared {
+        let prepared = match tokio::task::spawn_blocking(move || modules.prepare(&bytes)).await {
             Ok(Ok(prepared)) => prepared,
-            Ok(Err(err)) => return self.record_failure(&name, origin, err.to_string()),
+            Ok(Err(err)) => return self.record_failure(&name, origin, err.to_string(), ticket),
             Err(err) => {
-                return self.record_failure(&name, origin, format!("loading panicked: {err}"));
+                let message = format!("loading panicked: {err}");
+                return self.record_failure(&name, origin, message, ticket);
             }
         };
 
-        let provenance = match prepared.provenance {
-            Provenance::Memory => "memory".to_string(),
-            Provenance::Disk => "disk cache".to_string(),
-            Provenance::Compiled(took) => format!("compiled in {took:.1?}"),
-        };
-        tracing::info!(hook = %name, digest = ?digest, size, from = %provenance, "hook loaded");
         let options_json = serde_json::to_vec(&options).unwrap_or_default();
         let version = HookVersion {
             name: name.clone(),
@@ -321,46 +384,71 @@ impl Registry {
             loaded_at: SystemTime::now(),
             pinned: (!prepared.persisted).then_some(prepared.module),
         };
-        self.routes.insert(
-            name.clone(),
-            Route {
-                origin,
-                serving: Some(Arc::new(version)),
-                failure: None,
-            },
-        );
+        {
+            let Some(mut route) = self.current_route(&name, ticket) else {
+                return;
+            };
+            route.origin = origin;
+            route.serving = Some(Arc::new(version));
+            route.failure = None;
+        }
+        let provenance = match prepared.provenance {
+            Provenance::Memory => "memory".to_string(),
+            Provenance::Disk => "disk cache".to_string(),
+            Provenance::Compiled(took) => format!("compiled in {took:.1?}"),
+        };
+        tracing::info!(hook = %name, digest = ?digest, size, from = %provenance, "hook loaded");
         self.metrics
             .load_failing
             .get_or_create(&HookLabel { hook: name })
             .set(0);
+        self.update_state_gauges();
     }
 
-    fn record_failure(&self, name: &str, origin: String, message: String) {
-        let mut route = self.routes.entry(name.to_string()).or_default();
-        let keeps_serving = route.serving.is_some();
-        if keeps_serving {
-            tracing::warn!(
-                hook = %name, %origin, error = %message,
-                "new version of hook failed to load; the previous version keeps serving"
-            );
+    /// The route for `name` if `ticket` is still its latest event.
+    fn current_route(
+        &self,
+        name: &str,
+        ticket: u64,
+    ) -> Option<dashmap::mapref::one::RefMut<'_, String, Route>> {
+        let route = self.routes.get_mut(name)?;
+        if route.latest == ticket {
+            Some(route)
         } else {
-            tracing::warn!(hook = %name, %origin, error = %message, "hook failed to load");
+            tracing::debug!(hook = %name, "a newer change arrived while loading; result dropped");
+            None
         }
-        route.origin = origin;
-        route.failure = Some(LoadFailure {
-            message,
-            at: SystemTime::now(),
-        });
-        drop(route);
+    }
+
+    fn record_failure(&self, name: &str, origin: String, message: String, ticket: u64) {
+        {
+            let Some(mut route) = self.current_route(name, ticket) else {
+                return;
+            };
+            if route.serving.is_some() {
+                tracing::warn!(
+                    hook = %name, %origin, error = %message,
+                    "new version of hook failed to load; the previous version keeps serving"
+                );
+            } else {
+                tracing::warn!(hook = %name, %origin, error = %message, "hook failed to load");
+            }
+            route.origin = origin;
+            route.failure = Some(LoadFailure {
+                message,
+                at: SystemTime::now(),
+            });
+        }
         let label = HookLabel {
             hook: name.to_string(),
         };
         self.metrics.load_failures.get_or_create(&label).inc();
         self.metrics.load_failing.get_or_create(&label).set(1);
+        self.update_state_gauges();
     }
 
     fn update_state_gauges(&self) {
-        let mut counts = [0i64; 3];
+        let mut counts = [0i64; HookState::ALL.len()];
         for route in self.routes.iter() {
             counts[route.state() as usize] += 1;
         }
@@ -371,6 +459,119 @@ impl Registry {
                     state: state.as_str(),
                 })
                 .set(counts[state as usize]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Runtime, RuntimeConfig};
+    use crate::module_cache::{MAX_IDLE, MemoryTier};
+    use crate::options::Limits;
+
+    fn module(answer: &str) -> Vec<u8> {
+        wat::parse_str(format!(
+            r#"(module (memory (export "memory") 1) (data (i32.const 0) "{answer}")
+                (func (export "_start")))"#
+        ))
+        .expect("module")
+    }
+
+    fn upsert(name: &str, bytes: &[u8]) -> SourceEvent {
+        SourceEvent::Upsert {
+            name: name.to_string(),
+            origin: format!("test:{name}"),
+            bytes: bytes.to_vec(),
+            options: HookOptions::with_defaults(Limits::default()),
+        }
+    }
+
+    fn synced() -> SourceEvent {
+        SourceEvent::Synced {
+            source: "test".to_string(),
+        }
+    }
+
+    async fn registry(sources: usize) -> (Arc<Registry>, mpsc::Sender<SourceEvent>) {
+        let runtime = Runtime::new(&RuntimeConfig { max_instances: 2 }).expect("runtime");
+        let metrics = Arc::new(Metrics::default());
+        let modules = ModuleCache::new(
+            runtime,
+            MemoryTier {
+                capacity: 1 << 30,
+                idle: MAX_IDLE,
+            },
+            None,
+            metrics.clone(),
+        )
+        .expect("modules");
+        let readiness = Arc::new(Readiness::default());
+        for _ in 0..sources {
+            readiness.expect_source();
+        }
+        readiness.set_listening();
+        let registry = Arc::new(Registry::new(Arc::new(modules), metrics, readiness, 4));
+        let (events, inbox) = mpsc::channel(16);
+        tokio::spawn(registry.clone().run(inbox));
+        (registry, events)
+    }
+
+    async fn until_ready(registry: &Registry) {
+        while !registry.readiness.is_ready() {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
+    fn serving(registry: &Registry, name: &str) -> Option<Digest> {
+        match registry.lookup(name) {
+            Lookup::Serving(version) => Some(version.digest),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_quick_revert_is_not_overtaken_by_the_version_it_reverts() {
+        let (registry, events) = registry(2).await;
+        let (v1, v2) = (module("one"), module("two"));
+        events.send(upsert("h", &v1)).await.expect("send");
+        events.send(synced()).await.expect("send");
+        events.send(upsert("h", &v2)).await.expect("send");
+        events.send(upsert("h", &v1)).await.expect("send");
+        // The second Synced waits for every load in flight, including v2's.
+        events.send(synced()).await.expect("send");
+        until_ready(&registry).await;
+        assert_eq!(serving(&registry, "h"), Some(Digest::of(&v1)));
+    }
+
+    #[tokio::test]
+    async fn a_removal_is_not_undone_by_a_load_in_flight() {
+        let (registry, events) = registry(1).await;
+        events.send(upsert("h", &module("one"))).await.expect("send");
+        events
+            .send(SourceEvent::Remove {
+                name: "h".to_string(),
+            })
+            .await
+            .expect("send");
+        events.send(synced()).await.expect("send");
+        until_ready(&registry).await;
+        assert!(matches!(registry.lookup("h"), Lookup::Missing));
+    }
+
+    #[tokio::test]
+    async fn ready_waits_for_the_initial_loads() {
+        let (registry, events) = registry(1).await;
+        for name in ["a", "b", "c"] {
+            events
+                .send(upsert(name, &module(name)))
+                .await
+                .expect("send");
+        }
+        events.send(synced()).await.expect("send");
+        until_ready(&registry).await;
+        for name in ["a", "b", "c"] {
+            assert_eq!(serving(&registry, name), Some(Digest::of(&module(name))));
         }
     }
 }

@@ -37,6 +37,12 @@ impl FromRequest<Arc<App>> for HookRequest {
         let version = match app.registry.lookup(&name) {
             Lookup::Serving(version) => version,
             Lookup::Failed(reason) => return Err(ApiError::Unavailable { name, reason }),
+            Lookup::Loading => {
+                return Err(ApiError::Unavailable {
+                    name,
+                    reason: "its first version is still loading; retry shortly".to_string(),
+                });
+            }
             Lookup::Missing => return Err(ApiError::UnknownHook { name }),
         };
         check_content_type(&parts.headers)?;
