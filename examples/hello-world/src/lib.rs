@@ -1,14 +1,18 @@
 //! Hook logic for the `hello-world` example: a Rust port of metacontroller's
-//! "Hello, World!" CompositeController tutorial.
+//! "Hello, World!" CompositeController tutorial, written with the `metahook` SDK.
 //!
 //! Every `HelloWorld` parent (`helloworlds.example.com/v1`) gets exactly one
 //! child Pod, named after the parent, that prints `Hello, <spec.who>!` and
 //! exits. The parent's status reports how many Pods were observed.
 //!
-//! The functions here are pure (JSON in, JSON out) so they can be unit-tested
-//! on the host; `main.rs` only wires them to argv, stdin, stdout and the exit
-//! code.
+//! The hooks are plain functions on the SDK's request and response types, so
+//! they are unit-tested on the host; [`hooks`] wires them into a hook program
+//! and `main.rs` only runs it.
 
+use metahook::{
+    CompositeHooks, CompositeRequest, CompositeResponse, CustomizeRequest, CustomizeResponse,
+    Object, Result,
+};
 use serde_json::{Value, json};
 
 /// Key of the Pod group in the request's `children` map
@@ -18,39 +22,12 @@ pub const POD_GROUP: &str = "Pod.v1";
 /// Greeting target used when the parent has no usable `spec.who`.
 pub const DEFAULT_WHO: &str = "World";
 
-/// Hook names this module understands, in the order they are documented.
-pub const HOOKS: [&str; 3] = ["sync", "finalize", "customize"];
-
-/// Parses the raw request read from stdin.
-///
-/// Only checks that the input is JSON; each hook validates the fields it needs.
-pub fn parse_request(input: &str) -> Result<Value, String> {
-    if input.trim().is_empty() {
-        return Err(
-            "the request on stdin is empty; pipe in the JSON request body that \
-             metacontroller sends to the hook"
-                .into(),
-        );
-    }
-    serde_json::from_str(input).map_err(|e| {
-        format!(
-            "the request on stdin is not valid JSON ({e}); pipe in the JSON request body \
-             that metacontroller sends to the hook"
-        )
-    })
-}
-
-/// Runs the hook called `hook` (`sync`, `finalize` or `customize`) on `request`.
-pub fn run(hook: &str, request: &Value) -> Result<Value, String> {
-    match hook {
-        "sync" => sync(request),
-        "finalize" => finalize(request),
-        "customize" => customize(request),
-        other => Err(format!(
-            "unknown hook `{other}`; this module implements {}",
-            HOOKS.join(", ")
-        )),
-    }
+/// The hook program: `sync`, `finalize` and `customize`.
+pub fn hooks() -> CompositeHooks {
+    CompositeHooks::new()
+        .sync(sync)
+        .finalize(finalize)
+        .customize(customize)
 }
 
 /// The `sync` hook: desired state is always exactly one Pod.
@@ -58,14 +35,12 @@ pub fn run(hook: &str, request: &Value) -> Result<Value, String> {
 /// If metacontroller sends a request with `finalizing: true` (which happens
 /// when the CompositeController's `finalize` hook points at the `sync` URL),
 /// the request is handled as [`finalize`].
-pub fn sync(request: &Value) -> Result<Value, String> {
-    let parent = parent(request)?;
-    if request.get("finalizing").and_then(Value::as_bool) == Some(true) {
+pub fn sync(request: &CompositeRequest) -> Result<CompositeResponse> {
+    if request.finalizing {
         return finalize(request);
     }
-    let pods = observed_pods(request)?;
-    let pod = desired_pod(parent)?;
-    Ok(json!({ "status": status(&pods), "children": [pod] }))
+    let pod = desired_pod(&request.parent)?;
+    Ok(CompositeResponse::new(vec![pod]).with_status(status(request)))
 }
 
 /// The `finalize` hook: called while the parent is being deleted.
@@ -73,71 +48,70 @@ pub fn sync(request: &Value) -> Result<Value, String> {
 /// Asks for no children at all (so metacontroller deletes the Pod) and
 /// reports `finalized: true` only once no Pod is observed any more, which lets
 /// metacontroller remove its finalizer and the parent go away.
-pub fn finalize(request: &Value) -> Result<Value, String> {
-    parent(request)?;
-    let pods = observed_pods(request)?;
-    Ok(json!({
-        "status": status(&pods),
-        "children": [],
-        "finalized": pods.is_empty(),
-    }))
+pub fn finalize(request: &CompositeRequest) -> Result<CompositeResponse> {
+    let no_pods_left = observed_pods(request).next().is_none();
+    Ok(CompositeResponse::new(Vec::new())
+        .with_status(status(request))
+        .finalized(no_pods_left))
 }
 
 /// The `customize` hook: this controller needs no related resources.
-pub fn customize(request: &Value) -> Result<Value, String> {
-    parent(request)?;
-    Ok(json!({ "relatedResources": [] }))
+pub fn customize(_request: &CustomizeRequest) -> Result<CustomizeResponse> {
+    Ok(CustomizeResponse::new(Vec::new()))
 }
 
 /// Status computed from the observed children only (never the desired ones):
 /// `pods` is the number of Pods metacontroller observed for this parent, as
 /// in the tutorial; `succeeded` counts those whose `status.phase` is
 /// `Succeeded`, i.e. that have printed their greeting.
-fn status(pods: &[&Value]) -> Value {
-    let succeeded = pods
-        .iter()
-        .filter(|pod| pod.pointer("/status/phase").and_then(Value::as_str) == Some("Succeeded"))
+fn status(request: &CompositeRequest) -> Value {
+    let pods = observed_pods(request).count();
+    let succeeded = observed_pods(request)
+        .filter(|pod| pod.get_str("status.phase") == Some("Succeeded"))
         .count();
-    json!({ "pods": pods.len(), "succeeded": succeeded })
+    json!({ "pods": pods, "succeeded": succeeded })
+}
+
+/// Observed Pods (the values of `children["Pod.v1"]`). A missing `children`
+/// map or `Pod.v1` entry counts as "no Pods"; metacontroller always sends the
+/// group, even when it is empty.
+fn observed_pods(request: &CompositeRequest) -> impl Iterator<Item = &Object> {
+    request.children.of_type(POD_GROUP)
 }
 
 /// The one Pod the parent wants. Only fields the hook cares about are set
 /// (apply semantics); metacontroller adds the `controller-uid` label and the
 /// owner reference itself.
-fn desired_pod(parent: &Value) -> Result<Value, String> {
+fn desired_pod(parent: &Object) -> Result<Object> {
     let name = parent
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
+        .get_str("metadata.name")
         .filter(|name| !name.is_empty())
         .ok_or(
             "`parent.metadata.name` is missing or not a string; the parent must be a \
              HelloWorld object as stored by the API server",
         )?;
     let greeting = format!("Hello, {}!", who(parent)?);
-    Ok(json!({
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": { "name": name },
-        "spec": {
-            "restartPolicy": "OnFailure",
-            "containers": [{
+    Ok(Object::new("v1", "Pod", name)
+        .with("spec.restartPolicy", "OnFailure")
+        .with(
+            "spec.containers",
+            json!([{
                 "name": "hello",
                 "image": "busybox",
                 "command": ["echo", greeting],
-            }],
-        },
-    }))
+            }]),
+        ))
 }
 
 /// `spec.who`, or [`DEFAULT_WHO`] when it is absent, `null` or blank.
-fn who(parent: &Value) -> Result<&str, String> {
+fn who(parent: &Object) -> Result<&str> {
     let spec = match parent.get("spec") {
         None | Some(Value::Null) => return Ok(DEFAULT_WHO),
         Some(Value::Object(spec)) => spec,
         Some(_) => {
             return Err(
                 "`parent.spec` is not an object; a HelloWorld spec looks like \
-                 {\"who\": \"Your Name\"}"
+                        {\"who\": \"Your Name\"}"
                     .into(),
             );
         }
@@ -148,55 +122,9 @@ fn who(parent: &Value) -> Result<&str, String> {
         Some(Value::String(who)) => Ok(who),
         Some(_) => Err(
             "`parent.spec.who` is not a string; set it to the name to greet, \
-             e.g. \"Your Name\""
+                        e.g. \"Your Name\""
                 .into(),
         ),
-    }
-}
-
-/// The request's `parent`, which every hook needs.
-fn parent(request: &Value) -> Result<&Value, String> {
-    let Some(request) = request.as_object() else {
-        return Err(
-            "the request is not a JSON object; expected a metacontroller \
-             CompositeController hook request like {\"controller\": ..., \
-             \"parent\": ..., \"children\": ...}"
-                .into(),
-        );
-    };
-    match request.get("parent") {
-        Some(parent @ Value::Object(_)) => Ok(parent),
-        Some(_) => Err("`parent` in the request is not an object; it must be the \
-                        HelloWorld object the hook is called for"
-            .into()),
-        None => Err("the request has no `parent`; expected a metacontroller \
-                     CompositeController hook request like {\"controller\": ..., \
-                     \"parent\": ..., \"children\": ...}"
-            .into()),
-    }
-}
-
-/// Observed Pods (the values of `children["Pod.v1"]`). A missing `children`
-/// or `Pod.v1` entry is treated as "no Pods"; metacontroller always sends the
-/// group, even when it is empty.
-fn observed_pods(request: &Value) -> Result<Vec<&Value>, String> {
-    let children = match request.get("children") {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Object(children)) => children,
-        Some(_) => {
-            return Err(
-                "`children` in the request is not an object; metacontroller sends \
-                 {\"Pod.v1\": {\"<name>\": <pod>}}"
-                    .into(),
-            );
-        }
-    };
-    match children.get(POD_GROUP) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Object(pods)) => Ok(pods.values().collect()),
-        Some(_) => Err("`children[\"Pod.v1\"]` in the request is not an object; \
-                        metacontroller sends {\"<name>\": <pod>}"
-            .into()),
     }
 }
 
@@ -204,6 +132,28 @@ fn observed_pods(request: &Value) -> Result<Vec<&Value>, String> {
 mod tests {
     use super::*;
     use serde_json::Map;
+
+    /// Runs `hook` on `request` the way the hook program does (JSON in, JSON
+    /// out, through the SDK's decoding), returning the response or the
+    /// message the program would print on stderr.
+    fn call(hook: &str, request: &Value) -> Result<Value, String> {
+        let input = serde_json::to_vec(request).expect("serialize request");
+        let output = hooks()
+            .handle(hook, &input)
+            .map_err(|err| err.to_string())?;
+        Ok(serde_json::from_slice(&output).expect("the hook writes JSON"))
+    }
+
+    fn call_raw(hook: &str, input: &str) -> Result<Value, String> {
+        let output = hooks()
+            .handle(hook, input.as_bytes())
+            .map_err(|err| err.to_string())?;
+        Ok(serde_json::from_slice(&output).expect("the hook writes JSON"))
+    }
+
+    fn typed(request: &Value) -> CompositeRequest {
+        serde_json::from_value(request.clone()).expect("a valid composite request")
+    }
 
     fn parent(who: Option<Value>) -> Value {
         let mut spec = Map::new();
@@ -278,7 +228,7 @@ mod tests {
     #[test]
     fn first_sync_creates_the_pod() {
         let req = request(parent(Some(json!("Your Name"))), json!({}), false);
-        let resp = sync(&req).expect("sync succeeds");
+        let resp = call("sync", &req).expect("sync succeeds");
         assert_eq!(
             resp,
             json!({
@@ -293,7 +243,7 @@ mod tests {
     fn sync_with_running_pod_keeps_it_and_counts_it() {
         let pods = json!({ "your-name": observed_pod("Running") });
         let req = request(parent(Some(json!("Your Name"))), pods, false);
-        let resp = sync(&req).expect("sync succeeds");
+        let resp = call("sync", &req).expect("sync succeeds");
         assert_eq!(resp["status"], json!({ "pods": 1, "succeeded": 0 }));
         assert_eq!(resp["children"], json!([expected_pod("Hello, Your Name!")]));
         assert!(resp.get("finalized").is_none());
@@ -303,7 +253,7 @@ mod tests {
     fn sync_with_succeeded_pod_reports_success() {
         let pods = json!({ "your-name": observed_pod("Succeeded") });
         let req = request(parent(Some(json!("Your Name"))), pods, false);
-        let resp = sync(&req).expect("sync succeeds");
+        let resp = call("sync", &req).expect("sync succeeds");
         assert_eq!(resp["status"], json!({ "pods": 1, "succeeded": 1 }));
         assert_eq!(resp["children"], json!([expected_pod("Hello, Your Name!")]));
     }
@@ -312,7 +262,7 @@ mod tests {
     fn sync_follows_a_changed_who() {
         let pods = json!({ "your-name": observed_pod("Succeeded") });
         let req = request(parent(Some(json!("My Name"))), pods, false);
-        let resp = sync(&req).expect("sync succeeds");
+        let resp = call("sync", &req).expect("sync succeeds");
         assert_eq!(resp["children"], json!([expected_pod("Hello, My Name!")]));
     }
 
@@ -320,7 +270,7 @@ mod tests {
     fn missing_null_or_blank_who_greets_the_world() {
         for who in [None, Some(Value::Null), Some(json!("")), Some(json!("  "))] {
             let req = request(parent(who.clone()), json!({}), false);
-            let resp = sync(&req).expect("sync succeeds");
+            let resp = call("sync", &req).expect("sync succeeds");
             assert_eq!(
                 resp["children"],
                 json!([expected_pod("Hello, World!")]),
@@ -334,24 +284,24 @@ mod tests {
     fn missing_spec_greets_the_world() {
         let mut p = parent(None);
         p.as_object_mut().expect("object").remove("spec");
-        let resp = sync(&request(p, json!({}), false)).expect("sync succeeds");
+        let resp = call("sync", &request(p, json!({}), false)).expect("sync succeeds");
         assert_eq!(resp["children"], json!([expected_pod("Hello, World!")]));
     }
 
     #[test]
     fn missing_children_group_counts_as_no_pods() {
         let req = json!({ "parent": parent(Some(json!("You"))), "children": {} });
-        let resp = sync(&req).expect("sync succeeds");
+        let resp = call("sync", &req).expect("sync succeeds");
         assert_eq!(resp["status"], json!({ "pods": 0, "succeeded": 0 }));
         let req = json!({ "parent": parent(Some(json!("You"))) });
-        assert!(sync(&req).is_ok());
+        assert!(call("sync", &req).is_ok());
     }
 
     #[test]
     fn finalize_deletes_the_pod_and_waits_for_it() {
         let pods = json!({ "your-name": observed_pod("Succeeded") });
         let req = request(parent(Some(json!("Your Name"))), pods, true);
-        let resp = finalize(&req).expect("finalize succeeds");
+        let resp = call("finalize", &req).expect("finalize succeeds");
         assert_eq!(
             resp,
             json!({
@@ -365,7 +315,7 @@ mod tests {
     #[test]
     fn finalize_releases_the_parent_once_no_pod_remains() {
         let req = request(parent(Some(json!("Your Name"))), json!({}), true);
-        let resp = finalize(&req).expect("finalize succeeds");
+        let resp = call("finalize", &req).expect("finalize succeeds");
         assert_eq!(
             resp,
             json!({
@@ -379,80 +329,120 @@ mod tests {
     #[test]
     fn sync_called_with_finalizing_true_finalizes() {
         let pods = json!({ "your-name": observed_pod("Running") });
-        let req = request(parent(Some(json!("Your Name"))), pods, true);
-        assert_eq!(sync(&req), finalize(&req));
-        assert_eq!(sync(&req).expect("ok")["finalized"], json!(false));
+        let req = typed(&request(parent(Some(json!("Your Name"))), pods, true));
+        let synced = sync(&req).expect("sync succeeds");
+        assert_eq!(synced, finalize(&req).expect("finalize succeeds"));
+        assert_eq!(synced.finalized, Some(false));
+        assert!(synced.children.is_empty());
     }
 
     #[test]
     fn customize_asks_for_no_related_resources() {
         let req = json!({ "controller": {}, "parent": parent(None) });
         assert_eq!(
-            customize(&req).expect("customize succeeds"),
+            call("customize", &req).expect("customize succeeds"),
             json!({ "relatedResources": [] })
         );
     }
 
     #[test]
-    fn run_dispatches_by_hook_name() {
+    fn hooks_dispatch_by_hook_name() {
         let req = request(parent(None), json!({}), false);
-        assert_eq!(run("sync", &req), sync(&req));
-        assert_eq!(run("finalize", &req), finalize(&req));
-        assert_eq!(run("customize", &req), customize(&req));
-        let err = run("reconcile", &req).expect_err("unknown hook");
-        assert!(err.contains("`reconcile`") && err.contains("sync, finalize, customize"));
+        let typed_req = typed(&req);
+        let sync_resp = serde_json::to_value(sync(&typed_req).expect("sync")).expect("json");
+        assert_eq!(call("sync", &req), Ok(sync_resp));
+        let finalize_resp =
+            serde_json::to_value(finalize(&typed_req).expect("finalize")).expect("json");
+        assert_eq!(call("finalize", &req), Ok(finalize_resp));
+        let customize_req: CustomizeRequest =
+            serde_json::from_value(req.clone()).expect("customize request");
+        let customize_resp =
+            serde_json::to_value(customize(&customize_req).expect("customize")).expect("json");
+        assert_eq!(call("customize", &req), Ok(customize_resp));
+        let err = call("reconcile", &req).expect_err("unknown hook");
+        assert!(
+            err.contains("\"reconcile\"") && err.contains("sync, finalize, customize"),
+            "{err}"
+        );
     }
 
     #[test]
     fn malformed_input_is_rejected_with_a_clear_message() {
-        let err = parse_request("{not json").expect_err("not JSON");
-        assert!(err.contains("not valid JSON"), "{err}");
-        let err = parse_request("  \n").expect_err("empty");
-        assert!(err.contains("empty"), "{err}");
+        let err = call_raw("sync", "{not json").expect_err("not JSON");
+        assert!(err.starts_with("cannot read the sync request"), "{err}");
+        let err = call_raw("sync", "  \n").expect_err("empty");
+        assert!(
+            err.starts_with("cannot read the sync request: EOF"),
+            "{err}"
+        );
 
-        for hook in HOOKS {
-            let err = run(hook, &json!({ "children": {} })).expect_err("no parent");
-            assert!(err.contains("no `parent`"), "{hook}: {err}");
-            let err = run(hook, &json!([1, 2])).expect_err("not an object");
-            assert!(err.contains("not a JSON object"), "{hook}: {err}");
-            let err = run(hook, &json!({ "parent": "x" })).expect_err("bad parent");
-            assert!(err.contains("`parent`"), "{hook}: {err}");
+        for hook in ["sync", "finalize", "customize"] {
+            let err = call(hook, &json!({ "children": {} })).expect_err("no parent");
+            assert!(err.contains("missing field `parent`"), "{hook}: {err}");
+            let err = call(hook, &json!([1, 2])).expect_err("not an object");
+            assert!(
+                err.starts_with(&format!("cannot read the {hook} request: invalid type")),
+                "{hook}: {err}"
+            );
+            let err = call(hook, &json!({ "parent": "x" })).expect_err("bad parent");
+            assert!(
+                err.starts_with(&format!("cannot read the {hook} request: invalid type")),
+                "{hook}: {err}"
+            );
         }
     }
 
     #[test]
     fn malformed_fields_are_rejected() {
         let no_name = json!({ "parent": { "metadata": {}, "spec": { "who": "x" } } });
-        let err = sync(&no_name).expect_err("no name");
+        let err = call("sync", &no_name).expect_err("no name");
         assert!(err.contains("parent.metadata.name"), "{err}");
 
         let bad_who = request(parent(Some(json!(42))), json!({}), false);
-        let err = sync(&bad_who).expect_err("who not a string");
+        let err = call("sync", &bad_who).expect_err("who not a string");
         assert!(err.contains("parent.spec.who"), "{err}");
 
+        let bad_spec = json!({ "parent": { "metadata": { "name": "n" }, "spec": [1] } });
+        let err = call("sync", &bad_spec).expect_err("spec not an object");
+        assert!(err.contains("`parent.spec` is not an object"), "{err}");
+
         let bad_children = json!({ "parent": parent(None), "children": [] });
-        let err = sync(&bad_children).expect_err("children not an object");
-        assert!(err.contains("`children`"), "{err}");
-        let err = finalize(&bad_children).expect_err("children not an object");
-        assert!(err.contains("`children`"), "{err}");
+        for hook in ["sync", "finalize"] {
+            let err = call(hook, &bad_children).expect_err("children not an object");
+            assert!(
+                err.starts_with(&format!("cannot read the {hook} request: invalid type")),
+                "{hook}: {err}"
+            );
+        }
+    }
+
+    /// What hookserver's own tests rely on: the message of a request without a
+    /// parent name, word for word.
+    #[test]
+    fn an_empty_parent_fails_with_the_documented_message() {
+        let err = call_raw("sync", r#"{"parent":{}}"#).expect_err("no name");
+        assert_eq!(
+            err,
+            "`parent.metadata.name` is missing or not a string; the parent must be a \
+             HelloWorld object as stored by the API server"
+        );
     }
 
     #[test]
     fn sample_requests_are_handled() {
-        let sync_req = parse_request(include_str!("../requests/sync.json")).expect("json");
-        let resp = sync(&sync_req).expect("sync succeeds");
+        let resp = call_raw("sync", include_str!("../requests/sync.json")).expect("sync");
         assert_eq!(resp["status"], json!({ "pods": 0, "succeeded": 0 }));
         assert_eq!(resp["children"], json!([expected_pod("Hello, Your Name!")]));
+        assert_eq!(resp["children"][0]["metadata"]["name"], "your-name");
 
-        let fin_req = parse_request(include_str!("../requests/finalize.json")).expect("json");
-        let resp = finalize(&fin_req).expect("finalize succeeds");
+        let resp =
+            call_raw("finalize", include_str!("../requests/finalize.json")).expect("finalize");
         assert_eq!(resp["finalized"], json!(false));
+        assert_eq!(resp["children"], json!([]));
         assert_eq!(resp["status"], json!({ "pods": 1, "succeeded": 1 }));
 
-        let cust_req = parse_request(include_str!("../requests/customize.json")).expect("json");
-        assert_eq!(
-            customize(&cust_req).expect("customize succeeds"),
-            json!({ "relatedResources": [] })
-        );
+        let resp =
+            call_raw("customize", include_str!("../requests/customize.json")).expect("customize");
+        assert_eq!(resp, json!({ "relatedResources": [] }));
     }
 }
