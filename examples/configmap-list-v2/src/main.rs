@@ -1,0 +1,7 @@
+//! WASI command entry point: `configmap-list-v2 <sync|customize>`, run by the
+//! metahook SDK (request JSON on stdin, response JSON on stdout, exit 1 with a
+//! message on stderr on failure). All hook logic lives in the library crate.
+
+fn main() {
+    configmap_list_v2::hooks().main()
+}
