@@ -73,6 +73,18 @@ impl RelatedResourceRule {
         self
     }
 
+    /// A label selector from `key: value` pairs (`{"matchLabels": {...}}`).
+    pub fn match_labels<K: Into<String>, V: Into<String>>(
+        self,
+        labels: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        let labels: serde_json::Map<String, Value> = labels
+            .into_iter()
+            .map(|(k, v)| (k.into(), Value::String(v.into())))
+            .collect();
+        self.label_selector(serde_json::json!({ "matchLabels": labels }))
+    }
+
     pub fn namespace_selector(mut self, selector: Value) -> Self {
         self.namespace_selector = Some(selector);
         self
@@ -90,8 +102,7 @@ mod tests {
             RelatedResourceRule::new("v1", "configmaps")
                 .namespace("default")
                 .names(["settings"]),
-            RelatedResourceRule::new("v1", "secrets")
-                .label_selector(json!({"matchLabels": {"app": "x"}})),
+            RelatedResourceRule::new("v1", "secrets").match_labels([("app", "x")]),
         ]);
         assert_eq!(
             serde_json::to_value(&response).expect("serialize"),

@@ -164,6 +164,12 @@ fn call<Req: DeserializeOwned, Resp: Serialize>(
         )
         .into());
     };
+    if input.iter().all(u8::is_ascii_whitespace) {
+        return Err(format!(
+            "the {hook} request on stdin is empty: the hook expects metacontroller's JSON request"
+        )
+        .into());
+    }
     let request: Req = serde_json::from_slice(input)
         .map_err(|err| format!("cannot read the {hook} request: {err}"))?;
     let response = handler(&request)?;
@@ -259,6 +265,7 @@ mod tests {
             "unknown hook \"reconcile\" in argv[1]: expected one of sync"
         );
         assert!(message("sync", b"{").starts_with("cannot read the sync request: EOF"));
+        assert!(message("sync", b" \n").starts_with("the sync request on stdin is empty"));
         assert!(message("sync", b"{}").contains("missing field `parent`"));
         assert_eq!(
             message("sync", br#"{"parent":{}}"#),

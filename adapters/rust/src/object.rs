@@ -48,6 +48,28 @@ impl Object {
         self.get(path)?.as_str()
     }
 
+    /// The string at a dotted path, or an error naming the path: for fields a hook cannot
+    /// do without.
+    ///
+    /// ```
+    /// let parent = metahook::Object::new("example.com/v1", "Thing", "a");
+    /// assert_eq!(parent.require_str("metadata.name").unwrap(), "a");
+    /// assert_eq!(
+    ///     parent.require_str("spec.image").unwrap_err().to_string(),
+    ///     "Thing a: `spec.image` is missing or not a string"
+    /// );
+    /// ```
+    pub fn require_str(&self, path: &str) -> crate::Result<&str> {
+        self.get_str(path).ok_or_else(|| {
+            format!(
+                "{} {}: `{path}` is missing or not a string",
+                self.kind(),
+                self.qualified_name()
+            )
+            .into()
+        })
+    }
+
     /// The integer at a dotted path, if it is one.
     pub fn get_i64(&self, path: &str) -> Option<i64> {
         self.get(path)?.as_i64()
@@ -127,6 +149,27 @@ impl Object {
     /// `metadata.namespace`, or `None` for cluster-scoped objects.
     pub fn namespace(&self) -> Option<&str> {
         self.get_str("metadata.namespace")
+    }
+
+    /// `namespace/name`, or just the name for a cluster-scoped object.
+    pub fn qualified_name(&self) -> String {
+        match self.namespace() {
+            Some(namespace) => format!("{namespace}/{}", self.name()),
+            None => self.name().to_string(),
+        }
+    }
+
+    /// The entry of `status.conditions` with this `type`.
+    pub fn condition(&self, condition_type: &str) -> Option<&Value> {
+        self.get("status.conditions")?
+            .as_array()?
+            .iter()
+            .find(|c| c.get("type").and_then(Value::as_str) == Some(condition_type))
+    }
+
+    /// The `status` (`"True"`, `"False"`, `"Unknown"`) of a condition, if present.
+    pub fn condition_status(&self, condition_type: &str) -> Option<&str> {
+        self.condition(condition_type)?.get("status")?.as_str()
     }
 
     pub fn uid(&self) -> Option<&str> {
@@ -229,6 +272,19 @@ mod tests {
         assert_eq!(object.labels().len(), 1, "non-string labels are skipped");
         assert!(object.is_deleting());
         assert_eq!(object.get("spec.missing.deeper"), None);
+    }
+
+    #[test]
+    fn conditions_and_qualified_names() {
+        let job: Object = serde_json::from_value(json!({
+            "kind": "Job", "metadata": {"name": "j", "namespace": "ns"},
+            "status": {"conditions": [{"type": "Complete", "status": "True"}]}
+        }))
+        .expect("object");
+        assert_eq!(job.condition_status("Complete"), Some("True"));
+        assert_eq!(job.condition_status("Failed"), None);
+        assert_eq!(job.qualified_name(), "ns/j");
+        assert_eq!(Object::new("v1", "Namespace", "x").qualified_name(), "x");
     }
 
     #[test]

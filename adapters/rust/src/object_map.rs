@@ -13,9 +13,24 @@ use serde::{Deserialize, Serialize};
 use crate::Object;
 
 /// Objects by type key, then by name key. Every declared type is present, even when empty.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// A `null` map, or a `null` group inside it, reads as empty.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(transparent)]
 pub struct ObjectMap(pub BTreeMap<String, BTreeMap<String, Object>>);
+
+impl<'de> Deserialize<'de> for ObjectMap {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let groups: Option<BTreeMap<String, Option<BTreeMap<String, Object>>>> =
+            Option::deserialize(deserializer)?;
+        Ok(ObjectMap(
+            groups
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(key, objects)| (key, objects.unwrap_or_default()))
+                .collect(),
+        ))
+    }
+}
 
 /// The type key metacontroller uses for objects of `kind` in `api_version`.
 ///
@@ -54,6 +69,18 @@ impl ObjectMap {
             None => (None, name),
         };
         self.of_kind(kind).find(|object| {
+            object.name() == name && namespace.is_none_or(|ns| object.namespace() == Some(ns))
+        })
+    }
+
+    /// The object of one exact type key (`ReplicaSet.apps/v1`) named `name` (a plain name,
+    /// or `namespace/name`).
+    pub fn get_of_type(&self, type_key: &str, name: &str) -> Option<&Object> {
+        let (namespace, name) = match name.split_once('/') {
+            Some((namespace, name)) => (Some(namespace), name),
+            None => (None, name),
+        };
+        self.of_type(type_key).find(|object| {
             object.name() == name && namespace.is_none_or(|ns| object.namespace() == Some(ns))
         })
     }
@@ -102,6 +129,22 @@ mod tests {
         assert!(map.get("Pod", "a/web-1").is_none());
         assert_eq!(map.of_type("Pod.v1").count(), 2);
         assert!(!map.is_empty());
+    }
+
+    #[test]
+    fn null_maps_and_groups_read_as_empty() {
+        let map: ObjectMap = serde_json::from_value(json!(null)).expect("null map");
+        assert!(map.is_empty());
+        let map: ObjectMap = serde_json::from_value(json!({"Pod.v1": null})).expect("null group");
+        assert_eq!(map.count("Pod"), 0);
+        assert!(map.0.contains_key("Pod.v1"));
+    }
+
+    #[test]
+    fn exact_type_lookups() {
+        let map = map();
+        assert!(map.get_of_type("Pod.v1", "web-0").is_some());
+        assert!(map.get_of_type("Pod.v2", "web-0").is_none());
     }
 
     #[test]

@@ -372,7 +372,7 @@ mod tests {
         assert!(err.starts_with("cannot read the sync request"), "{err}");
         let err = call_raw("sync", "  \n").expect_err("empty");
         assert!(
-            err.starts_with("cannot read the sync request: EOF"),
+            err.starts_with("the sync request on stdin is empty"),
             "{err}"
         );
 
