@@ -114,16 +114,20 @@ impl RequestShape {
                 });
             }
             _ if fields.has_object => Controller::Decorator,
+            // Some metacontroller versions send v2 decorator requests with `parent` and
+            // `children` (the response still says `attachments`): the controller object
+            // tells them apart from a composite request.
+            _ if fields.has_parent && fields.controller.is_decorator() => Controller::Decorator,
             _ if fields.has_parent => Controller::Composite,
             _ => return Err(RequestError::MissingSubject { hook }),
         };
         let declared = match controller {
-            Controller::Decorator => fields.attachments,
-            _ => fields.children,
+            Controller::Decorator => fields.attachments.entries + fields.children.entries,
+            _ => fields.children.entries,
         };
         Ok(RequestShape {
             controller,
-            declares_children: declared.entries > 0,
+            declares_children: declared > 0,
         })
     }
 }
@@ -203,10 +207,17 @@ struct RequestFields {
     has_object: bool,
     children: Skim,
     attachments: Skim,
+    controller: ControllerFields,
 }
 
 impl ObjectFields for RequestFields {
     fn field<'de, A: MapAccess<'de>>(&mut self, key: String, map: &mut A) -> Result<(), A::Error> {
+        if key == "controller" {
+            if let Top::Object(controller) = map.next_value::<Top<ControllerFields>>()? {
+                self.controller = controller;
+            }
+            return Ok(());
+        }
         let value = map.next_value::<Skim>()?;
         match key.as_str() {
             "parent" => self.has_parent = value.kind != JsonType::Null,
@@ -216,6 +227,102 @@ impl ObjectFields for RequestFields {
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// What the `controller` object says about its kind: `kind` when the API server filled it
+/// in, otherwise its spec (`parentResource` is a CompositeController's, `resources` a
+/// DecoratorController's).
+#[derive(Default)]
+struct ControllerFields {
+    kind: Option<String>,
+    spec: SpecFields,
+}
+
+impl ControllerFields {
+    fn is_decorator(&self) -> bool {
+        match self.kind.as_deref() {
+            Some("DecoratorController") => true,
+            Some("CompositeController") => false,
+            _ => self.spec.has_resources && !self.spec.has_parent_resource,
+        }
+    }
+}
+
+impl ObjectFields for ControllerFields {
+    fn field<'de, A: MapAccess<'de>>(&mut self, key: String, map: &mut A) -> Result<(), A::Error> {
+        match key.as_str() {
+            "kind" => self.kind = Some(map.next_value::<KindName>()?.0),
+            "spec" => {
+                if let Top::Object(spec) = map.next_value::<Top<SpecFields>>()? {
+                    self.spec = spec;
+                }
+            }
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct SpecFields {
+    has_parent_resource: bool,
+    has_resources: bool,
+}
+
+impl ObjectFields for SpecFields {
+    fn field<'de, A: MapAccess<'de>>(&mut self, key: String, map: &mut A) -> Result<(), A::Error> {
+        map.next_value::<IgnoredAny>()?;
+        match key.as_str() {
+            "parentResource" => self.has_parent_resource = true,
+            "resources" => self.has_resources = true,
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// A value read for its text when it is a string; any other value reads as empty.
+struct KindName(String);
+
+impl<'de> de::Deserialize<'de> for KindName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KindVisitor;
+        impl<'de> Visitor<'de> for KindVisitor {
+            type Value = KindName;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a kind")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<KindName, E> {
+                Ok(KindName(v.to_string()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<KindName, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(KindName(String::new()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<KindName, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(KindName(String::new()))
+            }
+            fn visit_unit<E>(self) -> Result<KindName, E> {
+                Ok(KindName(String::new()))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<KindName, E> {
+                Ok(KindName(String::new()))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<KindName, E> {
+                Ok(KindName(String::new()))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<KindName, E> {
+                Ok(KindName(String::new()))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<KindName, E> {
+                Ok(KindName(String::new()))
+            }
+        }
+        d.deserialize_any(KindVisitor)
     }
 }
 
@@ -575,6 +682,34 @@ mod tests {
                 .expect("valid")
                 .controller,
             Controller::Customize
+        );
+    }
+
+    #[test]
+    fn v2_decorator_requests_with_parent_and_children_are_decorators() {
+        let by_spec = r#"{"controller":{"spec":{"resources":[{"apiVersion":"apps/v1","resource":"statefulsets"}],"attachments":[{"apiVersion":"v1","resource":"services"}]}},"parent":{"kind":"StatefulSet"},"children":{"Service.v1":{}},"related":{}}"#;
+        let by_kind = r#"{"controller":{"kind":"DecoratorController","spec":{}},"parent":{},"children":{"Service.v1":{}}}"#;
+        for body in [by_spec, by_kind] {
+            let shape = shape(HookKind::Sync, body).expect("valid");
+            assert_eq!(
+                shape,
+                RequestShape {
+                    controller: Controller::Decorator,
+                    declares_children: true
+                }
+            );
+            assert_eq!(check_output(shape, false, br#"{"attachments":[]}"#), Ok(()));
+            assert_eq!(
+                check_output(shape, false, br#"{"children":[]}"#),
+                Err(OutputError::MissingChildren {
+                    field: "attachments"
+                })
+            );
+        }
+        let composite = r#"{"controller":{"kind":5,"spec":{"parentResource":{},"childResources":[]}},"parent":{},"children":{"Pod.v1":{}}}"#;
+        assert_eq!(
+            shape(HookKind::Sync, composite).expect("valid").controller,
+            Controller::Composite
         );
     }
 

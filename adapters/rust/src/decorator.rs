@@ -8,15 +8,20 @@ use serde_json::Value;
 use crate::{Object, ObjectMap};
 
 /// What metacontroller sends to a DecoratorController's sync and finalize hooks.
+///
+/// Some metacontroller versions send hook version v2 requests with the decorated object as
+/// `parent` and the attachments as `children`; both spellings are read.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DecoratorRequest {
     /// The whole DecoratorController object.
     #[serde(default)]
     pub controller: Value,
-    /// The decorated object (note: `object`, not `parent`).
+    /// The decorated object (`object`; `parent` in some v2 requests).
+    #[serde(alias = "parent")]
     pub object: Object,
     /// Observed attachments, by type then name. Every declared type is present.
-    #[serde(default)]
+    /// (`attachments`; `children` in some v2 requests.)
+    #[serde(default, alias = "children")]
     pub attachments: ObjectMap,
     /// Objects the customize hook asked for.
     #[serde(default)]
@@ -103,6 +108,18 @@ impl DecoratorResponse {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn v2_requests_spelled_with_parent_and_children_are_read() {
+        let request: DecoratorRequest = serde_json::from_value(json!({
+            "controller": {}, "parent": {"metadata": {"name": "web"}},
+            "children": {"Service.v1": {"default/web-0": {"metadata": {"name": "web-0"}}}},
+            "related": {}, "finalizing": false
+        }))
+        .expect("request");
+        assert_eq!(request.object.name(), "web");
+        assert_eq!(request.attachments.count("Service"), 1);
+    }
 
     #[test]
     fn label_deletion_is_null_and_untouched_keys_are_absent() {
