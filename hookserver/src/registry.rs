@@ -547,7 +547,10 @@ mod tests {
     #[tokio::test]
     async fn a_removal_is_not_undone_by_a_load_in_flight() {
         let (registry, events) = registry(1).await;
-        events.send(upsert("h", &module("one"))).await.expect("send");
+        events
+            .send(upsert("h", &module("one")))
+            .await
+            .expect("send");
         events
             .send(SourceEvent::Remove {
                 name: "h".to_string(),
