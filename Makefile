@@ -7,7 +7,7 @@ LISTEN      ?= 127.0.0.1:8080
 # Every crate under examples/ builds hooks: each binary NAME becomes target/hooks/NAME.wasm.
 EXAMPLES    := $(patsubst examples/%/Cargo.toml,%,$(wildcard examples/*/Cargo.toml))
 
-.PHONY: all setup hooks build run test lint doc clean
+.PHONY: all setup hooks other-languages build run test lint doc clean
 
 all: build hooks
 
@@ -25,6 +25,13 @@ hooks: setup
 	@for wasm in target/$(WASM_TARGET)/hook/*.wasm; do \
 		cp $$wasm $(HOOKS_DIR)/; \
 		printf '  %-40s %7d bytes\n' "$(HOOKS_DIR)/$$(basename $$wasm)" $$(wc -c < $$wasm); \
+	done
+
+## other-languages: build the C, Go and AssemblyScript example hooks (installs their toolchains).
+other-languages:
+	examples/other-languages/install.sh
+	@for lang in c go assemblyscript; do \
+		examples/other-languages/$$lang/build.sh target/other-languages/$$lang || exit 1; \
 	done
 
 build:
@@ -50,7 +57,7 @@ doc:
 	RUSTDOCFLAGS='-D warnings' $(CARGO) doc --workspace --no-deps
 
 ## test: install what is missing, build everything, run every test.
-test: setup hooks lint doc
+test: setup hooks other-languages lint doc
 	$(CARGO) test --workspace
 
 clean:
