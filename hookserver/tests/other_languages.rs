@@ -40,7 +40,10 @@ fn hooks_in_other_languages_answer_like_rust_ones() {
         let response = server.post(&format!("/hooks/hook-{language}/sync"), &request);
         assert_eq!(response.status(), 200, "{language}");
         let answer: Value = response.json().expect("JSON");
-        assert_eq!(answer["children"][0]["kind"], "ConfigMap", "{language}: {answer}");
+        assert_eq!(
+            answer["children"][0]["kind"], "ConfigMap",
+            "{language}: {answer}"
+        );
         assert_eq!(
             answer["children"][0]["metadata"]["name"], "hello-there",
             "{language}: {answer}"
