@@ -42,6 +42,9 @@ struct Args {
     /// List the cases that would run, and stop
     #[arg(long)]
     list: bool,
+    /// Before running, wait until GET URL answers 200 (at most --timeout)
+    #[arg(long, value_name = "URL")]
+    wait_for: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -76,6 +79,9 @@ fn run_suite(args: Args) -> anyhow::Result<bool> {
     if args.base.is_none() && explicit.is_empty() {
         bail!("no backend: pass --base URL or --target NAME=URL");
     }
+    if let Some(url) = &args.wait_for {
+        wait_for(url, args.timeout)?;
+    }
     let config = RunConfig {
         targets: Targets {
             base: args.base,
@@ -98,6 +104,30 @@ fn run_suite(args: Args) -> anyhow::Result<bool> {
         bail!("no case ran: check --base/--target, --with and --only");
     }
     Ok(failed == 0)
+}
+
+/// Polls `url` until it answers 200.
+fn wait_for(url: &str, patience: Duration) -> anyhow::Result<()> {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()?;
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        if client
+            .get(url)
+            .send()
+            .is_ok_and(|r| r.status().as_u16() == 200)
+        {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            bail!(
+                "{url} did not answer 200 within {}",
+                humantime::format_duration(patience)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Whether `pattern` selects `case`: a glob on its id, or one of its tags.

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs the conformance suite against hookserver (serving every example hook plus the
+# fixtures) and against the reference webhook. Called by `make conformance` after the
+# builds; reports land in target/conformance/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=target/conformance
+rm -rf "$out" && mkdir -p "$out/modules"
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+# Starts a backend whose first stdout line ends with its URL; prints that URL.
+start() {
+    local log=$1; shift
+    "$@" >"$log.out" 2>"$log.log" &
+    pids+=($!)
+    for _ in $(seq 1 300); do
+        if grep -q "listening on http" "$log.out" 2>/dev/null; then
+            grep -o 'http://[^ ]*' "$log.out" | head -n 1
+            return
+        fi
+        sleep 0.1
+    done
+    echo "conformance/run.sh: $* did not start; its log:" >&2
+    cat "$log.log" >&2
+    exit 1
+}
+
+# hookserver: the examples, the fixtures, and two second names with their own options.
+cp target/hooks/*.wasm "$out/modules/"
+cp target/wasm32-wasip1/hook/fixture-*.wasm "$out/modules/"
+cp target/wasm32-wasip1/hook/fixture-typo.wasm "$out/modules/fixture-typo-strict.wasm"
+cp target/hooks/hello-world.wasm "$out/modules/tiny-requests.wasm"
+cp conformance/fixtures/options/*.toml "$out/modules/"
+hookserver=$(start "$out/hookserver" target/debug/hookserver serve --modules "$out/modules" \
+    --listen 127.0.0.1:0 --cache-dir "$out/cache")
+echo "== hookserver at $hookserver"
+target/debug/hookconformance --base "$hookserver" --with etag,hookserver \
+    --wait-for "$hookserver/readyz" --junit "$out/hookserver.xml"
+
+# The reference webhook: Python's standard library, a few of the examples.
+reference=$(start "$out/reference" python3 conformance/reference/webhook.py --port 0)
+echo "== reference webhook at $reference"
+target/debug/hookconformance \
+    --target "hello-world=$reference/hello-world" \
+    --target "namespace-list-v2=$reference/namespace-list-v2" \
+    --target "configmappropagation=$reference/configmappropagation" \
+    --junit "$out/reference.xml"
