@@ -101,6 +101,9 @@ pub struct Expect {
     /// Text the body must contain (error bodies are plain text).
     #[serde(default)]
     pub body_contains: Vec<String>,
+    /// The body must be empty (a 304).
+    #[serde(default)]
+    pub body_empty: bool,
     /// A file (relative to the case) whose JSON the body must equal exactly.
     #[serde(default)]
     pub golden: Option<PathBuf>,

@@ -109,7 +109,7 @@ impl Generate {
         }
         let children: Vec<Object> = children
             .iter()
-            .map(|child| complete_child(child, &parent, !decorator))
+            .map(|child| complete_child(child, &parent, true))
             .collect();
         let child_types = declared_types(&self.child_types, &children);
         let related: Vec<Object> = self
@@ -206,9 +206,13 @@ fn complete_parent(parent: &Object, controller: &str, decorator: bool, finalizin
     parent
 }
 
+/// Fills in an observed object's metadata. Only owned children inherit the parent's
+/// namespace: related objects may be cluster-scoped (a Namespace), so theirs is taken as
+/// written.
 fn complete_child(child: &Object, parent: &Object, owned: bool) -> Object {
     let mut child = child.clone();
-    if child.namespace().is_none()
+    if owned
+        && child.namespace().is_none()
         && let Some(namespace) = parent.namespace()
     {
         child.set("metadata.namespace", namespace);
@@ -373,6 +377,22 @@ mod tests {
         assert_eq!(pod["metadata"]["namespace"], "default");
         assert_eq!(pod["metadata"]["ownerReferences"][0]["controller"], true);
         assert_eq!(request["related"], json!({}));
+    }
+
+    #[test]
+    fn related_objects_keep_the_namespace_they_were_given() {
+        let request = generate(json!({
+            "hookVersion": "v2",
+            "parent": {"apiVersion": "example.com/v1", "kind": "NamespaceList",
+                       "metadata": {"name": "l", "namespace": "ns"}},
+            "related": [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}]
+        }))
+        .build("sync")
+        .expect("request");
+        let namespace = &request["related"]["Namespace.v1"]["default"];
+        assert_eq!(namespace["metadata"]["name"], "default");
+        assert!(namespace["metadata"].get("namespace").is_none());
+        assert!(namespace["metadata"].get("ownerReferences").is_none());
     }
 
     #[test]

@@ -205,6 +205,9 @@ fn run_step(
             ));
         }
     }
+    if expect.body_empty && !text.is_empty() {
+        return Err(format!("body: expected none, got {}", show_body()));
+    }
     for part in &expect.body_contains {
         if !text.contains(part.as_str()) {
             return Err(format!(
