@@ -7,7 +7,7 @@ LISTEN      ?= 127.0.0.1:8080
 # Every crate under examples/ builds hooks: each binary NAME becomes target/hooks/NAME.wasm.
 EXAMPLES    := $(patsubst examples/%/Cargo.toml,%,$(wildcard examples/*/Cargo.toml))
 
-.PHONY: all setup hooks other-languages build run test lint doc clean
+.PHONY: all setup hooks other-languages conformance build run test lint doc clean
 
 all: build hooks
 
@@ -22,7 +22,7 @@ hooks: setup
 	$(CARGO) build --profile hook --target $(WASM_TARGET) $(addprefix -p ,$(EXAMPLES))
 	@mkdir -p $(HOOKS_DIR)
 	@# Every binary of an example crate is a hook (a crate may ship several).
-	@for wasm in target/$(WASM_TARGET)/hook/*.wasm; do \
+	@for wasm in $$(ls target/$(WASM_TARGET)/hook/*.wasm | grep -v '/fixture-'); do \
 		cp $$wasm $(HOOKS_DIR)/; \
 		printf '  %-40s %7d bytes\n' "$(HOOKS_DIR)/$$(basename $$wasm)" $$(wc -c < $$wasm); \
 	done
@@ -33,6 +33,12 @@ other-languages:
 	@for lang in c go assemblyscript; do \
 		examples/other-languages/$$lang/build.sh target/other-languages/$$lang || exit 1; \
 	done
+
+## conformance: run the conformance suite against hookserver and the reference webhook.
+conformance: hooks
+	$(CARGO) build -p hookserver -p conformance
+	$(CARGO) build --profile hook --target $(WASM_TARGET) -p conformance-fixtures
+	conformance/run.sh
 
 build:
 	$(CARGO) build --release -p hookserver
@@ -59,6 +65,7 @@ doc:
 ## test: install what is missing, build everything, run every test.
 test: setup hooks other-languages lint doc
 	$(CARGO) test --workspace
+	$(MAKE) conformance
 
 clean:
 	$(CARGO) clean
