@@ -3,7 +3,7 @@
 //!
 //! - [`case`]: the case format, loaded from a directory tree;
 //! - [`generate`]: builds requests exactly as metacontroller sends them;
-//! - [`assert`]: JSONPath assertions with expected-versus-got evidence;
+//! - [`mod@assert`]: JSONPath assertions with expected-versus-got evidence;
 //! - [`run`]: maps hook names to URLs and runs cases concurrently;
 //! - [`report`]: console lines, the summary and JUnit XML.
 //!
