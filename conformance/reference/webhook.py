@@ -736,7 +736,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_text(status, text, allow=allow)
 
     def send_text(self, status, text, allow=False):
-        line = " ".join(text.split("\n")).strip() + "\n"
+        line = " ".join(text.splitlines()).strip() + "\n"
         self.send(status, "text/plain; charset=utf-8", line.encode("utf-8"), allow=allow)
 
     def send(self, status, content_type, payload, allow=False):
@@ -769,17 +769,22 @@ def main(argv=None):
         import socket
 
         server_class = type("ThreadingHTTPServer6", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6})
-    server = server_class((args.host, args.port), Handler)
+    try:
+        server = server_class((args.host, args.port), Handler)
+    except OSError as err:
+        print(f"webhook.py: cannot listen on {args.host}:{args.port}: {err.strerror or err}", file=sys.stderr)
+        return 1
     server.daemon_threads = True
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"reference webhook listening on http://{host}:{server.server_address[1]}", flush=True)
 
     def stop(signum, frame):
         # shutdown() waits for serve_forever() to return, so not from this thread.
         threading.Thread(target=server.shutdown, daemon=True).start()
 
+    # Before the line: whoever reads it may stop the server at once.
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"reference webhook listening on http://{host}:{server.server_address[1]}", flush=True)
     try:
         server.serve_forever()
     finally:

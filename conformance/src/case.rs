@@ -69,6 +69,10 @@ pub struct Step {
     /// Send `If-None-Match` with the ETag the previous step's answer carried.
     #[serde(default)]
     pub if_none_match_previous: bool,
+    /// Send this many copies at once; the step passes when at least one answer meets
+    /// `expect` (for overload: one of N simultaneous calls is refused).
+    #[serde(default)]
+    pub concurrent: Option<usize>,
     pub expect: Expect,
 }
 

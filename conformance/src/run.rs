@@ -130,7 +130,11 @@ fn run_case(client: &Client, case: &Case, config: &RunConfig) -> Outcome {
                 reason: format!("no target for hook {hook:?} (use --base or --target {hook}=URL)"),
             };
         };
-        match run_step(client, case, step, &url, previous_etag.as_deref()) {
+        let result = match step.concurrent {
+            Some(copies) => run_concurrent(client, case, step, &url, copies),
+            None => run_step(client, case, step, &url, previous_etag.as_deref()),
+        };
+        match result {
             Ok(etag) => previous_etag = etag,
             Err(reason) => {
                 return Outcome::Failed {
@@ -141,6 +145,39 @@ fn run_case(client: &Client, case: &Case, config: &RunConfig) -> Outcome {
         }
     }
     Outcome::Passed
+}
+
+/// Sends `copies` of a step at once; passes when at least one answer meets `expect`.
+fn run_concurrent(
+    client: &Client,
+    case: &Case,
+    step: &Step,
+    url: &str,
+    copies: usize,
+) -> Result<Option<String>, String> {
+    let results: Vec<Result<Option<String>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..copies.max(1))
+            .map(|_| scope.spawn(|| run_step(client, case, step, url, None)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a request thread panicked".into()))
+            })
+            .collect()
+    });
+    let mut misses = Vec::new();
+    for result in results {
+        match result {
+            Ok(etag) => return Ok(etag),
+            Err(reason) => misses.push(reason),
+        }
+    }
+    Err(format!(
+        "none of {copies} simultaneous answers met the expectation; first: {}",
+        misses.first().map_or("", String::as_str)
+    ))
 }
 
 /// Sends one step and checks the answer; returns the answer's ETag.
