@@ -20,31 +20,41 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 type Handler<Req, Resp> = Box<dyn Fn(&Req) -> Result<Resp>>;
 
-/// The hooks of a CompositeController: implement only the ones you use.
-#[derive(Default)]
-pub struct CompositeHooks {
-    sync: Option<Handler<CompositeRequest, CompositeResponse>>,
-    finalize: Option<Handler<CompositeRequest, CompositeResponse>>,
+/// The hooks of one controller: `sync` and `finalize` take `Req` and answer `Resp`;
+/// implement only the ones you use. Use it as [`CompositeHooks`] or [`DecoratorHooks`].
+pub struct Hooks<Req, Resp> {
+    sync: Option<Handler<Req, Resp>>,
+    finalize: Option<Handler<Req, Resp>>,
     customize: Option<Handler<CustomizeRequest, CustomizeResponse>>,
 }
 
-impl CompositeHooks {
+/// The hooks of a CompositeController.
+pub type CompositeHooks = Hooks<CompositeRequest, CompositeResponse>;
+
+/// The hooks of a DecoratorController.
+pub type DecoratorHooks = Hooks<DecoratorRequest, DecoratorResponse>;
+
+impl<Req, Resp> Default for Hooks<Req, Resp> {
+    fn default() -> Self {
+        Hooks {
+            sync: None,
+            finalize: None,
+            customize: None,
+        }
+    }
+}
+
+impl<Req: DeserializeOwned, Resp: Serialize> Hooks<Req, Resp> {
     pub fn new() -> Self {
         Self::default()
     }
 
-    pub fn sync(
-        mut self,
-        f: impl Fn(&CompositeRequest) -> Result<CompositeResponse> + 'static,
-    ) -> Self {
+    pub fn sync(mut self, f: impl Fn(&Req) -> Result<Resp> + 'static) -> Self {
         self.sync = Some(Box::new(f));
         self
     }
 
-    pub fn finalize(
-        mut self,
-        f: impl Fn(&CompositeRequest) -> Result<CompositeResponse> + 'static,
-    ) -> Self {
+    pub fn finalize(mut self, f: impl Fn(&Req) -> Result<Resp> + 'static) -> Self {
         self.finalize = Some(Box::new(f));
         self
     }
@@ -58,68 +68,7 @@ impl CompositeHooks {
     }
 
     /// Answers one call: `hook` is `sync`, `finalize` or `customize`, `input` the request
-    /// body. This is what [`CompositeHooks::main`] runs; tests call it directly.
-    pub fn handle(&self, hook: &str, input: &[u8]) -> Result<Vec<u8>> {
-        match hook {
-            "sync" => call(hook, self.sync.as_ref(), input, self.names()),
-            "finalize" => call(hook, self.finalize.as_ref(), input, self.names()),
-            "customize" => call(hook, self.customize.as_ref(), input, self.names()),
-            other => Err(unknown_hook(other, self.names())),
-        }
-    }
-
-    /// Runs as a hook program (ABI v1) and exits.
-    pub fn main(self) -> ! {
-        run_main(|hook, input| self.handle(hook, input))
-    }
-
-    fn names(&self) -> Vec<&'static str> {
-        implemented([
-            ("sync", self.sync.is_some()),
-            ("finalize", self.finalize.is_some()),
-            ("customize", self.customize.is_some()),
-        ])
-    }
-}
-
-/// The hooks of a DecoratorController: implement only the ones you use.
-#[derive(Default)]
-pub struct DecoratorHooks {
-    sync: Option<Handler<DecoratorRequest, DecoratorResponse>>,
-    finalize: Option<Handler<DecoratorRequest, DecoratorResponse>>,
-    customize: Option<Handler<CustomizeRequest, CustomizeResponse>>,
-}
-
-impl DecoratorHooks {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn sync(
-        mut self,
-        f: impl Fn(&DecoratorRequest) -> Result<DecoratorResponse> + 'static,
-    ) -> Self {
-        self.sync = Some(Box::new(f));
-        self
-    }
-
-    pub fn finalize(
-        mut self,
-        f: impl Fn(&DecoratorRequest) -> Result<DecoratorResponse> + 'static,
-    ) -> Self {
-        self.finalize = Some(Box::new(f));
-        self
-    }
-
-    pub fn customize(
-        mut self,
-        f: impl Fn(&CustomizeRequest) -> Result<CustomizeResponse> + 'static,
-    ) -> Self {
-        self.customize = Some(Box::new(f));
-        self
-    }
-
-    /// Answers one call, as [`CompositeHooks::handle`] does.
+    /// body. This is what [`Hooks::main`] runs; tests call it directly.
     pub fn handle(&self, hook: &str, input: &[u8]) -> Result<Vec<u8>> {
         match hook {
             "sync" => call(hook, self.sync.as_ref(), input, self.names()),

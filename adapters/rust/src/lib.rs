@@ -48,6 +48,6 @@ mod object_map;
 pub use composite::{CompositeRequest, CompositeResponse};
 pub use customize::{CustomizeRequest, CustomizeResponse, RelatedResourceRule};
 pub use decorator::{DecoratorRequest, DecoratorResponse, MetadataUpdates};
-pub use entry::{CompositeHooks, DecoratorHooks, Error, Result};
+pub use entry::{CompositeHooks, DecoratorHooks, Error, Hooks, Result};
 pub use object::Object;
 pub use object_map::{ObjectMap, type_key};
