@@ -32,6 +32,7 @@ start() {
 cp target/hooks/*.wasm "$out/modules/"
 cp target/wasm32-wasip1/hook/fixture-*.wasm "$out/modules/"
 cp target/wasm32-wasip1/hook/fixture-typo.wasm "$out/modules/fixture-typo-strict.wasm"
+cp target/wasm32-wasip1/hook/fixture-slow.wasm "$out/modules/fixture-slow-queue.wasm"
 cp target/hooks/hello-world.wasm "$out/modules/tiny-requests.wasm"
 cp conformance/fixtures/options/*.toml "$out/modules/"
 hookserver=$(start "$out/hookserver" target/debug/hookserver serve --modules "$out/modules" \
