@@ -8,17 +8,25 @@ cd "$(dirname "$0")/.."
 out=target/conformance
 rm -rf "$out" && mkdir -p "$out/modules"
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+# Stops every backend started here, and their children (a python3 launcher may fork).
+cleanup() {
+    for pid in "${pids[@]}"; do
+        pkill -TERM -P "$pid" 2>/dev/null || true
+        kill "$pid" 2>/dev/null || true
+    done
+}
 trap cleanup EXIT
 
-# Starts a backend whose first stdout line ends with its URL; prints that URL.
+# Starts a backend whose first stdout line ends with its URL, and sets $url to it. Not
+# run in a subshell, so that its PID reaches the cleanup list.
 start() {
     local log=$1; shift
     "$@" >"$log.out" 2>"$log.log" &
     pids+=($!)
+    url=""
     for _ in $(seq 1 300); do
         if grep -q "listening on http" "$log.out" 2>/dev/null; then
-            grep -o 'http://[^ ]*' "$log.out" | head -n 1
+            url=$(grep -o 'http://[^ ]*' "$log.out" | head -n 1)
             return
         fi
         sleep 0.1
@@ -35,14 +43,16 @@ cp target/wasm32-wasip1/hook/fixture-typo.wasm "$out/modules/fixture-typo-strict
 cp target/wasm32-wasip1/hook/fixture-slow.wasm "$out/modules/fixture-slow-queue.wasm"
 cp target/hooks/hello-world.wasm "$out/modules/tiny-requests.wasm"
 cp conformance/fixtures/options/*.toml "$out/modules/"
-hookserver=$(start "$out/hookserver" target/debug/hookserver serve --modules "$out/modules" \
-    --listen 127.0.0.1:0 --cache-dir "$out/cache")
+start "$out/hookserver" target/debug/hookserver serve --modules "$out/modules" \
+    --listen 127.0.0.1:0 --cache-dir "$out/cache"
+hookserver=$url
 echo "== hookserver at $hookserver"
 target/debug/hookconformance --base "$hookserver" --with etag,hookserver \
     --wait-for "$hookserver/readyz" --junit "$out/hookserver.xml"
 
 # The reference webhook: Python's standard library, a few of the examples.
-reference=$(start "$out/reference" python3 conformance/reference/webhook.py --port 0)
+start "$out/reference" python3 conformance/reference/webhook.py --port 0
+reference=$url
 echo "== reference webhook at $reference"
 target/debug/hookconformance \
     --target "hello-world=$reference/hello-world" \

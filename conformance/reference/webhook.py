@@ -653,10 +653,14 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         route = self.route()
         if route is None:
-            return self.discard_and_send(404, f"no route for POST {self.path}: hooks are served at POST /NAME/{{sync,finalize,customize}}")
+            return self.discard_and_send(
+                404, f"no route for POST {self.path}: hooks are served at POST /NAME/{{sync,finalize,customize}}"
+            )
         name, hook = route
         if hook not in HOOK_KINDS:
-            return self.discard_and_send(404, f"unknown hook {compact(hook)}: the path must end in /sync, /finalize or /customize")
+            return self.discard_and_send(
+                404, f"unknown hook {compact(hook)}: the path must end in /sync, /finalize or /customize"
+            )
         if name not in HOOKS:
             return self.discard_and_send(404, f"no hook named {compact(name)} (this backend serves {', '.join(HOOKS)})")
         try:
@@ -731,7 +735,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def discard_and_send(self, status, text, allow=False):
         # Unread bodies would be taken for the next request on the connection.
-        if self.headers.get("Content-Length", "0").strip() not in ("", "0") or self.headers.get("Transfer-Encoding"):
+        has_body = self.headers.get("Content-Length", "0").strip() not in ("", "0")
+        if has_body or self.headers.get("Transfer-Encoding"):
             self.close_connection = True
         self.send_text(status, text, allow=allow)
 
