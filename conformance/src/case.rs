@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::assert::Assertion;
 use crate::generate::Generate;
@@ -254,9 +254,4 @@ pub fn read_json(dir: &Path, file: &Path) -> Result<Value, String> {
     let path = dir.join(file);
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-/// An empty JSON object, for defaults.
-pub fn empty_object() -> Value {
-    Value::Object(Map::new())
 }

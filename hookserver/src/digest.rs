@@ -46,13 +46,6 @@ impl Digest {
     pub fn short(&self) -> String {
         hex::encode(&self.0[..6])
     }
-
-    /// Parses 64 hex characters.
-    pub fn from_hex(text: &str) -> Option<Self> {
-        let mut bytes = [0u8; 32];
-        hex::decode_to_slice(text, &mut bytes).ok()?;
-        Some(Digest(bytes))
-    }
 }
 
 impl fmt::Display for Digest {
@@ -96,14 +89,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hex_round_trips() {
+    fn hex_is_the_sha256_of_the_bytes() {
         let digest = Digest::of(b"hello");
         assert_eq!(
             digest.hex(),
             "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
         );
-        assert_eq!(Digest::from_hex(&digest.hex()), Some(digest));
-        assert_eq!(Digest::from_hex("zz"), None);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! hookserver runs [metacontroller] hooks as WebAssembly modules, one fresh instance per
 //! request.
 //!
-//! A request travels: [`http`] (route, typed extractor) -> [`registry`] (name to the version
+//! A request travels: [`http`] (route, request checks) -> [`registry`] (name to the version
 //! being served) -> [`pipeline`] (ETag, [`response_cache`], [`admission`]) ->
 //! [`module_cache`] (compiled modules by digest, memory then [`disk_cache`]) -> [`invoke`]
 //! (fresh Store and WASI context, `_start`, drop) -> [`protocol`] (the output guard).

@@ -1,10 +1,10 @@
-//! The typed extractor for `POST /hooks/{name}/{hook}`: everything a request must be before
-//! any hook runs, rejected in one place with one error shape.
+//! Reading `POST /hooks/{name}/{hook}`: everything a request must be before any hook runs,
+//! rejected in one place with one error shape.
 
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{FromRequest, Path, Request};
+use axum::extract::Request;
 use axum::http::{HeaderMap, header};
 use bytes::Bytes;
 
@@ -23,17 +23,17 @@ pub struct HookRequest {
     pub if_none_match: Option<String>,
 }
 
-impl FromRequest<Arc<App>> for HookRequest {
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, app: &Arc<App>) -> Result<Self, ApiError> {
-        let (mut parts, body) = request.into_parts();
-        let Path((name, kind)) = Path::<(String, String)>::from_request_parts(&mut parts, app)
-            .await
-            .map_err(|err| ApiError::BadRequest(err.body_text()))?;
-        let hook: HookKind = kind
-            .parse()
-            .map_err(|_| ApiError::UnknownKind { kind: kind.clone() })?;
+impl HookRequest {
+    /// Checks and reads a request for hook `name`; `hook` is the parsed last path segment
+    /// (`Err` holds the segment when it names no hook kind).
+    pub async fn read(
+        app: &App,
+        name: String,
+        hook: Result<HookKind, String>,
+        request: Request,
+    ) -> Result<Self, ApiError> {
+        let (parts, body) = request.into_parts();
+        let hook = hook.map_err(|kind| ApiError::UnknownKind { kind })?;
         let version = match app.registry.lookup(&name) {
             Lookup::Serving(version) => version,
             Lookup::Failed(reason) => return Err(ApiError::Unavailable { name, reason }),
@@ -63,8 +63,6 @@ impl FromRequest<Arc<App>> for HookRequest {
         })
     }
 }
-
-use axum::extract::FromRequestParts;
 
 fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     let found = headers

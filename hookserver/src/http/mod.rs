@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -53,7 +53,10 @@ async fn call_hook(
     request: Request,
 ) -> Response {
     let started = Instant::now();
-    let response = match HookRequest::from_request(request, &app).await {
+    let hook = kind.parse::<HookKind>().map_err(|_| kind);
+    let label = hook.as_ref().map_or("unknown", |hook| hook.as_str());
+    let known = app.registry.contains(&name);
+    let response = match HookRequest::read(&app, name.clone(), hook, request).await {
         Err(err) => log_error(err),
         Ok(call) => match pipeline::answer(&app, call).await {
             Ok(answer) => answer.into_response(),
@@ -62,9 +65,8 @@ async fn call_hook(
     };
     // Label by name only for hooks in the route table, so probing random URLs cannot grow
     // the label set; unknown names are counted under hook="".
-    let known = app.registry.contains(&name);
     let hook = if known { name } else { String::new() };
-    let kind = kind.parse::<HookKind>().map_or("unknown", HookKind::as_str);
+    let kind = label;
     app.metrics
         .requests
         .get_or_create(&RequestLabels {
