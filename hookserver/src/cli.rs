@@ -18,7 +18,8 @@ use crate::metrics::Metrics;
 use crate::module_cache::{MemoryTier, ModuleCache};
 use crate::options::{HookOptions, Limits, parse_bytes};
 use crate::protocol::{self, HookKind, RequestShape};
-use crate::server::ServeConfig;
+use crate::server::{ConfigMapConfig, ServeConfig};
+use crate::source::configmap;
 
 #[derive(Parser)]
 #[command(
@@ -33,8 +34,11 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Serve every NAME.wasm in a directory at POST /hooks/NAME/{sync,finalize,customize}.
+    /// Serve hooks (NAME.wasm files in a directory, ConfigMaps, or both) at
+    /// POST /hooks/NAME/{sync,finalize,customize}.
     Serve(ServeArgs),
+    /// Print a ConfigMap manifest that ships a module as a hook (for `kubectl apply -f -`).
+    Configmap(ConfigMapArgs),
     /// Run one hook exactly as the server would and print its response.
     Run(RunArgs),
     /// Show a module's digest, imports and exports, and whether it fits hook ABI v1.
@@ -95,8 +99,18 @@ impl LimitArgs {
 #[derive(Args)]
 pub struct ServeArgs {
     /// Directory of hook modules: NAME.wasm is served as hook NAME (options in NAME.toml)
-    #[arg(long, value_name = "DIR")]
-    modules: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "configmaps")]
+    modules: Option<PathBuf>,
+    /// Serve hooks from ConfigMaps (binaryData module.wasm), watched through the Kubernetes API
+    #[arg(long)]
+    configmaps: bool,
+    /// Namespace to watch for hook ConfigMaps; repeat for several, and hooks are then named
+    /// NAMESPACE.NAME [default: the pod's own namespace, or the kubeconfig's]
+    #[arg(long = "namespace", value_name = "NS", requires = "configmaps")]
+    namespaces: Vec<String>,
+    /// Label selector for hook ConfigMaps
+    #[arg(long, default_value = configmap::DEFAULT_SELECTOR, requires = "configmaps")]
+    selector: String,
     /// Address to listen on
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -137,10 +151,18 @@ impl ServeArgs {
         if self.pool_size == 0 {
             bail!("--pool-size must be at least 1");
         }
+        for namespace in &self.namespaces {
+            check_namespace(namespace)?;
+        }
+        let configmaps = self.configmaps.then_some(ConfigMapConfig {
+            namespaces: self.namespaces,
+            selector: self.selector,
+        });
         Ok(ServeConfig {
             listen: self.listen,
             modules_dir: self.modules,
             poll_interval: self.poll_interval,
+            configmaps,
             cache_dir: Some(self.cache_dir.unwrap_or_else(default_cache_dir)),
             defaults: self.limits.options()?,
             max_instances: self.pool_size,
@@ -155,12 +177,84 @@ impl ServeArgs {
     }
 }
 
+/// Namespace names are DNS labels: no dots, which is what lets `NAMESPACE.NAME` split.
+fn check_namespace(namespace: &str) -> anyhow::Result<()> {
+    let valid = !namespace.is_empty()
+        && namespace.len() <= 63
+        && namespace
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !namespace.starts_with('-')
+        && !namespace.ends_with('-');
+    if !valid {
+        bail!(
+            "--namespace {namespace:?} is not a namespace name: lowercase letters, digits and \
+             '-', at most 63 characters"
+        );
+    }
+    Ok(())
+}
+
 fn default_cache_dir() -> PathBuf {
     std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
         .unwrap_or_else(std::env::temp_dir)
         .join("hookserver")
+}
+
+#[derive(Args)]
+pub struct ConfigMapArgs {
+    /// The hook module
+    module: PathBuf,
+    /// The ConfigMap's name, which is the hook's name [default: the module's file name]
+    #[arg(long)]
+    name: Option<String>,
+    /// The ConfigMap's namespace [default: none, so `kubectl apply -n` decides]
+    #[arg(long)]
+    namespace: Option<String>,
+    /// Compress the module (done anyway when it would not fit in 1 MiB)
+    #[arg(long)]
+    gzip: bool,
+    /// A hook option as an annotation, KEY=VALUE (timeout=2s, memory=32Mi, strict=true, ...)
+    #[arg(long = "option", value_name = "KEY=VALUE", value_parser = parse_option)]
+    options: Vec<(String, String)>,
+}
+
+fn parse_option(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .ok_or_else(|| format!("{text:?} is not KEY=VALUE (for example timeout=2s)"))
+}
+
+/// `hookserver configmap`: checks the module and prints its ConfigMap.
+pub fn configmap(args: ConfigMapArgs) -> anyhow::Result<()> {
+    let name = match args.name {
+        Some(name) => name,
+        None => file_stem(&args.module)?,
+    };
+    crate::source::check_name(&name).map_err(|err| anyhow::anyhow!("--name: {err}"))?;
+    if let Some(namespace) = &args.namespace {
+        check_namespace(namespace)?;
+    }
+    let bytes = read_module(&args.module)?;
+    let runtime = Runtime::new(&RuntimeConfig { max_instances: 1 })?;
+    wasmtime::Module::validate(runtime.engine(), &bytes).map_err(|err| {
+        anyhow::anyhow!(
+            "{}: not a valid WebAssembly module: {err:#}",
+            args.module.display()
+        )
+    })?;
+    let text = crate::configmap_manifest::manifest(&crate::configmap_manifest::ManifestSpec {
+        name: &name,
+        namespace: args.namespace.as_deref(),
+        module: &bytes,
+        gzip: args.gzip,
+        options: &args.options,
+    })
+    .with_context(|| args.module.display().to_string())?;
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(())
 }
 
 #[derive(Args)]

@@ -5,7 +5,8 @@
 //! being served) -> [`pipeline`] (ETag, [`response_cache`], [`admission`]) ->
 //! [`module_cache`] (compiled modules by digest, memory then [`disk_cache`]) -> [`invoke`]
 //! (fresh Store and WASI context, `_start`, drop) -> [`protocol`] (the output guard).
-//! Modules arrive from [`source`]s as events applied by the registry, the single writer.
+//! Modules arrive from [`source`]s (a directory, Kubernetes ConfigMaps) as events applied by
+//! the registry, the single writer.
 //!
 //! Only [`engine`] touches wasmtime's configuration; [`options`] holds the per-hook limits.
 //!
@@ -14,6 +15,7 @@
 pub mod abi;
 pub mod admission;
 pub mod cli;
+pub mod configmap_manifest;
 pub mod digest;
 pub mod disk_cache;
 pub mod engine;

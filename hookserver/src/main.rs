@@ -22,6 +22,7 @@ fn main() -> std::process::ExitCode {
                 .block_on(hookserver::server::serve(config))
         }),
         Command::Run(args) => cli::run(args),
+        Command::Configmap(args) => cli::configmap(args),
         Command::Inspect { module } => cli::inspect(&module),
     };
     match result {

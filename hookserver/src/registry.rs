@@ -9,13 +9,14 @@
 //! hooks' changes. Every event stamps its route with a sequence number; a load installs its
 //! result only if no later event for that name came in meanwhile.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use dashmap::DashMap;
 use serde::Serialize;
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
 
 use crate::admission::Admission;
@@ -23,7 +24,11 @@ use crate::digest::Digest;
 use crate::metrics::{HookLabel, Metrics, StateLabel};
 use crate::module_cache::{LoadError, LoadedModule, ModuleCache, Provenance};
 use crate::options::HookOptions;
-use crate::source::SourceEvent;
+use crate::source::{LoadOutcome, LoadRefused, Loaded, SourceEvent, SourceId};
+
+/// Outcomes buffered for slow subscribers; one that falls further behind misses some (and
+/// says so in the log), which only costs a Kubernetes Event.
+const OUTCOME_BUFFER: usize = 1024;
 
 /// One loaded version of a hook. Immutable; replaced whole on change.
 pub struct HookVersion {
@@ -72,8 +77,10 @@ fn serialize_time<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S
     s.serialize_str(&humantime::format_rfc3339_seconds(*t).to_string())
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct Route {
+    /// The source that defined this name; events from any other source for it are refused.
+    source: SourceId,
     origin: String,
     serving: Option<Arc<HookVersion>>,
     failure: Option<LoadFailure>,
@@ -82,6 +89,16 @@ struct Route {
 }
 
 impl Route {
+    fn new(source: SourceId) -> Self {
+        Route {
+            source,
+            origin: String::new(),
+            serving: None,
+            failure: None,
+            latest: 0,
+        }
+    }
+
     fn state(&self) -> HookState {
         match (&self.serving, &self.failure) {
             (Some(_), None) => HookState::Ready,
@@ -122,6 +139,14 @@ impl HookState {
             HookState::Loading => "loading",
         }
     }
+}
+
+/// One source event being applied: who sent it, for which hook, and its sequence number.
+struct Load {
+    source: SourceId,
+    name: String,
+    origin: String,
+    ticket: u64,
 }
 
 /// What a request finds for a name.
@@ -170,17 +195,31 @@ fn serialize_opt_time<S: serde::Serializer>(
 /// Readiness: every source finished its initial listing and the listener is bound.
 #[derive(Default)]
 pub struct Readiness {
-    pending_sources: AtomicUsize,
+    /// Sources whose initial set is not loaded yet, with their latest trouble if any.
+    pending: Mutex<BTreeMap<SourceId, Option<String>>>,
+    /// Mirrors `pending.is_empty()`, so that the common check takes no lock.
+    pending_count: AtomicUsize,
     listening: AtomicBool,
 }
 
 impl Readiness {
-    pub fn expect_source(&self) {
-        self.pending_sources.fetch_add(1, Ordering::AcqRel);
+    pub fn expect_source(&self, source: SourceId) {
+        if self.pending().insert(source, None).is_none() {
+            self.pending_count.fetch_add(1, Ordering::AcqRel);
+        }
     }
 
-    fn source_synced(&self) {
-        self.pending_sources.fetch_sub(1, Ordering::AcqRel);
+    fn source_synced(&self, source: &SourceId) {
+        if self.pending().remove(source).is_some() {
+            self.pending_count.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Records why a pending source cannot finish (shown by `/readyz`).
+    fn source_trouble(&self, source: &SourceId, trouble: String) {
+        if let Some(slot) = self.pending().get_mut(source) {
+            *slot = Some(trouble);
+        }
     }
 
     pub fn set_listening(&self) {
@@ -188,7 +227,30 @@ impl Readiness {
     }
 
     pub fn is_ready(&self) -> bool {
-        self.listening.load(Ordering::Acquire) && self.pending_sources.load(Ordering::Acquire) == 0
+        self.listening.load(Ordering::Acquire) && self.pending_count.load(Ordering::Acquire) == 0
+    }
+
+    /// What readiness waits for, one line per source; empty when ready.
+    pub fn waiting_for(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .pending()
+            .iter()
+            .map(|(source, trouble)| match trouble {
+                Some(trouble) => format!("{source}: {trouble}"),
+                None => format!("{source}: loading its initial set of hooks"),
+            })
+            .collect();
+        if !self.listening.load(Ordering::Acquire) {
+            lines.push("the listener is not bound yet".to_string());
+        }
+        lines
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, BTreeMap<SourceId, Option<String>>> {
+        // A panic while holding this lock leaves a consistent map: keep using it.
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -200,6 +262,7 @@ pub struct Registry {
     queue_depth: usize,
     next_id: AtomicU64,
     next_event: AtomicU64,
+    outcomes: broadcast::Sender<LoadOutcome>,
 }
 
 impl Registry {
@@ -217,7 +280,29 @@ impl Registry {
             queue_depth,
             next_id: AtomicU64::new(1),
             next_event: AtomicU64::new(1),
+            outcomes: broadcast::channel(OUTCOME_BUFFER).0,
         }
+    }
+
+    /// What becomes of every change from now on: a source that reports back subscribes.
+    pub fn outcomes(&self) -> broadcast::Receiver<LoadOutcome> {
+        self.outcomes.subscribe()
+    }
+
+    fn publish(
+        &self,
+        source: &SourceId,
+        name: &str,
+        origin: &str,
+        result: Result<Loaded, LoadRefused>,
+    ) {
+        // No subscriber is normal (a directory source alone): nothing to report to.
+        let _ = self.outcomes.send(LoadOutcome {
+            source: source.clone(),
+            name: name.to_string(),
+            origin: origin.to_string(),
+            result,
+        });
     }
 
     pub fn modules(&self) -> &Arc<ModuleCache> {
@@ -273,29 +358,51 @@ impl Registry {
             while loads.try_join_next().is_some() {}
             match event {
                 SourceEvent::Upsert {
+                    source,
                     name,
                     origin,
                     bytes,
                     options,
                 } => {
-                    if let Some(ticket) = self.begin_load(&name, &origin, &bytes, &options) {
+                    let Some(ticket) = self.stamp(&source, &name, &origin) else {
+                        continue;
+                    };
+                    if self.needs_load(&name, &bytes, &options) {
                         let registry = self.clone();
                         loads.spawn(async move {
-                            registry.load(name, origin, bytes, options, ticket).await;
+                            let load = Load {
+                                source,
+                                name,
+                                origin,
+                                ticket,
+                            };
+                            registry.load(load, bytes, options).await;
                         });
                     }
                 }
                 SourceEvent::Invalid {
+                    source,
                     name,
                     origin,
                     error,
                 } => {
-                    let ticket = self.stamp(&name, &origin);
-                    self.record_failure(&name, origin, error, ticket);
+                    if let Some(ticket) = self.stamp(&source, &name, &origin) {
+                        let load = Load {
+                            source,
+                            name,
+                            origin,
+                            ticket,
+                        };
+                        self.record_failure(&load, error);
+                    }
                 }
-                SourceEvent::Remove { name } => {
-                    if self.routes.remove(&name).is_some() {
-                        tracing::info!(hook = %name, "hook removed");
+                SourceEvent::Remove { source, name } => {
+                    let removed = self
+                        .routes
+                        .remove_if(&name, |_, route| route.source == source)
+                        .is_some();
+                    if removed {
+                        tracing::info!(hook = %name, %source, "hook removed");
                         self.metrics.load_failing.remove(&HookLabel { hook: name });
                     }
                 }
@@ -303,37 +410,53 @@ impl Registry {
                     // Ready means the initial set is loaded, not merely listed.
                     while loads.join_next().await.is_some() {}
                     tracing::info!(%source, hooks = self.routes.len(), "initial load complete");
-                    self.readiness.source_synced();
+                    self.readiness.source_synced(&source);
+                }
+                SourceEvent::Unavailable { source, error } => {
+                    self.readiness.source_trouble(&source, error);
                 }
             }
             self.update_state_gauges();
         }
     }
 
-    /// Stamps `name` with a new event number (creating its route if needed).
-    fn stamp(&self, name: &str, origin: &str) -> u64 {
+    /// Stamps `name` with a new event number (creating its route if needed), or refuses the
+    /// event when another source owns the name.
+    fn stamp(&self, source: &SourceId, name: &str, origin: &str) -> Option<u64> {
         let ticket = self.next_event.fetch_add(1, Ordering::Relaxed);
-        let mut route = self.routes.entry(name.to_string()).or_default();
+        let mut route = self
+            .routes
+            .entry(name.to_string())
+            .or_insert_with(|| Route::new(source.clone()));
+        if route.source != *source {
+            let message = format!(
+                "hook name {name:?} is already served from {} (source {}); rename one of them",
+                route.origin, route.source
+            );
+            drop(route);
+            tracing::warn!(hook = %name, %origin, error = %message, "hook refused");
+            let refused = LoadRefused {
+                message,
+                previous_serves: false,
+            };
+            self.publish(source, name, origin, Err(refused));
+            return None;
+        }
         route.latest = ticket;
         if route.origin.is_empty() {
             route.origin = origin.to_string();
         }
-        ticket
+        Some(ticket)
     }
 
-    /// Stamps the route and says whether a load is needed: not when the version being
-    /// served already has these bytes and options (the stamp still supersedes any load in
-    /// flight, so a quick revert is not overtaken by the version it reverts).
-    fn begin_load(
-        &self,
-        name: &str,
-        origin: &str,
-        bytes: &[u8],
-        options: &HookOptions,
-    ) -> Option<u64> {
-        let ticket = self.stamp(name, origin);
+    /// Whether the stamped route needs a load: not when the version being served already has
+    /// these bytes and options (the stamp still supersedes any load in flight, so a quick
+    /// revert is not overtaken by the version it reverts).
+    fn needs_load(&self, name: &str, bytes: &[u8], options: &HookOptions) -> bool {
         let digest = Digest::of(bytes);
-        let mut route = self.routes.get_mut(name)?;
+        let Some(mut route) = self.routes.get_mut(name) else {
+            return true;
+        };
         if let Some(serving) = &route.serving
             && serving.digest == digest
             && serving.options == *options
@@ -346,31 +469,27 @@ impl Registry {
                     })
                     .set(0);
             }
-            return None;
+            return false;
         }
-        Some(ticket)
+        true
     }
 
     /// Compiles (or finds) the module and installs it, unless a later event came in.
-    async fn load(
-        &self,
-        name: String,
-        origin: String,
-        bytes: Vec<u8>,
-        options: HookOptions,
-        ticket: u64,
-    ) {
+    async fn load(&self, load: Load, bytes: Vec<u8>, options: HookOptions) {
         let digest = Digest::of(&bytes);
         let size = bytes.len() as u64;
         let modules = self.modules.clone();
         let prepared = match tokio::task::spawn_blocking(move || modules.prepare(&bytes)).await {
             Ok(Ok(prepared)) => prepared,
-            Ok(Err(err)) => return self.record_failure(&name, origin, err.to_string(), ticket),
-            Err(err) => {
-                let message = format!("loading panicked: {err}");
-                return self.record_failure(&name, origin, message, ticket);
-            }
+            Ok(Err(err)) => return self.record_failure(&load, err.to_string()),
+            Err(err) => return self.record_failure(&load, format!("loading panicked: {err}")),
         };
+        let Load {
+            source,
+            name,
+            origin,
+            ticket,
+        } = load;
 
         let options_json = serde_json::to_vec(&options).unwrap_or_default();
         let version = HookVersion {
@@ -388,7 +507,7 @@ impl Registry {
             let Some(mut route) = self.current_route(&name, ticket) else {
                 return;
             };
-            route.origin = origin;
+            route.origin = origin.clone();
             route.serving = Some(Arc::new(version));
             route.failure = None;
         }
@@ -400,9 +519,10 @@ impl Registry {
         tracing::info!(hook = %name, digest = ?digest, size, from = %provenance, "hook loaded");
         self.metrics
             .load_failing
-            .get_or_create(&HookLabel { hook: name })
+            .get_or_create(&HookLabel { hook: name.clone() })
             .set(0);
         self.update_state_gauges();
+        self.publish(&source, &name, &origin, Ok(Loaded { digest, size }));
     }
 
     /// The route for `name` if `ticket` is still its latest event.
@@ -420,9 +540,15 @@ impl Registry {
         }
     }
 
-    fn record_failure(&self, name: &str, origin: String, message: String, ticket: u64) {
-        {
-            let Some(mut route) = self.current_route(name, ticket) else {
+    fn record_failure(&self, load: &Load, message: String) {
+        let Load {
+            source,
+            name,
+            origin,
+            ticket,
+        } = load;
+        let previous_serves = {
+            let Some(mut route) = self.current_route(name, *ticket) else {
                 return;
             };
             if route.serving.is_some() {
@@ -433,18 +559,24 @@ impl Registry {
             } else {
                 tracing::warn!(hook = %name, %origin, error = %message, "hook failed to load");
             }
-            route.origin = origin;
+            route.origin = origin.clone();
             route.failure = Some(LoadFailure {
-                message,
+                message: message.clone(),
                 at: SystemTime::now(),
             });
-        }
+            route.serving.is_some()
+        };
         let label = HookLabel {
             hook: name.to_string(),
         };
         self.metrics.load_failures.get_or_create(&label).inc();
         self.metrics.load_failing.get_or_create(&label).set(1);
         self.update_state_gauges();
+        let refused = LoadRefused {
+            message,
+            previous_serves,
+        };
+        self.publish(source, name, origin, Err(refused));
     }
 
     fn update_state_gauges(&self) {
@@ -480,6 +612,7 @@ mod tests {
 
     fn upsert(name: &str, bytes: &[u8]) -> SourceEvent {
         SourceEvent::Upsert {
+            source: "test".into(),
             name: name.to_string(),
             origin: format!("test:{name}"),
             bytes: bytes.to_vec(),
@@ -487,9 +620,10 @@ mod tests {
         }
     }
 
-    fn synced() -> SourceEvent {
+    /// Sources are named test-0, test-1, ...
+    fn synced(source: usize) -> SourceEvent {
         SourceEvent::Synced {
-            source: "test".to_string(),
+            source: format!("test-{source}").into(),
         }
     }
 
@@ -507,8 +641,8 @@ mod tests {
         )
         .expect("modules");
         let readiness = Arc::new(Readiness::default());
-        for _ in 0..sources {
-            readiness.expect_source();
+        for source in 0..sources {
+            readiness.expect_source(format!("test-{source}").into());
         }
         readiness.set_listening();
         let registry = Arc::new(Registry::new(Arc::new(modules), metrics, readiness, 4));
@@ -535,11 +669,11 @@ mod tests {
         let (registry, events) = registry(2).await;
         let (v1, v2) = (module("one"), module("two"));
         events.send(upsert("h", &v1)).await.expect("send");
-        events.send(synced()).await.expect("send");
+        events.send(synced(0)).await.expect("send");
         events.send(upsert("h", &v2)).await.expect("send");
         events.send(upsert("h", &v1)).await.expect("send");
         // The second Synced waits for every load in flight, including v2's.
-        events.send(synced()).await.expect("send");
+        events.send(synced(1)).await.expect("send");
         until_ready(&registry).await;
         assert_eq!(serving(&registry, "h"), Some(Digest::of(&v1)));
     }
@@ -553,11 +687,12 @@ mod tests {
             .expect("send");
         events
             .send(SourceEvent::Remove {
+                source: "test".into(),
                 name: "h".to_string(),
             })
             .await
             .expect("send");
-        events.send(synced()).await.expect("send");
+        events.send(synced(0)).await.expect("send");
         until_ready(&registry).await;
         assert!(matches!(registry.lookup("h"), Lookup::Missing));
     }
@@ -571,10 +706,46 @@ mod tests {
                 .await
                 .expect("send");
         }
-        events.send(synced()).await.expect("send");
+        events.send(synced(0)).await.expect("send");
         until_ready(&registry).await;
         for name in ["a", "b", "c"] {
             assert_eq!(serving(&registry, name), Some(Digest::of(&module(name))));
         }
+    }
+
+    #[tokio::test]
+    async fn a_name_belongs_to_the_source_that_defined_it() {
+        let (registry, events) = registry(1).await;
+        let mut outcomes = registry.outcomes();
+        let (mine, theirs) = (module("mine"), module("theirs"));
+        events.send(upsert("h", &mine)).await.expect("send");
+        let mut intruder = upsert("h", &theirs);
+        if let SourceEvent::Upsert { source, .. } = &mut intruder {
+            *source = "other".into();
+        }
+        events.send(intruder).await.expect("send");
+        events
+            .send(SourceEvent::Remove {
+                source: "other".into(),
+                name: "h".to_string(),
+            })
+            .await
+            .expect("send");
+        events.send(synced(0)).await.expect("send");
+        until_ready(&registry).await;
+        assert_eq!(serving(&registry, "h"), Some(Digest::of(&mine)));
+
+        let mut refused = None;
+        while let Ok(outcome) = outcomes.try_recv() {
+            if &*outcome.source == "other" {
+                refused = outcome.result.err();
+            }
+        }
+        let refused = refused.expect("the other source hears why");
+        assert!(
+            refused.message.contains("already served from test:h"),
+            "{}",
+            refused.message
+        );
     }
 }

@@ -16,6 +16,7 @@ use crate::module_cache::{MemoryTier, ModuleCache};
 use crate::options::HookOptions;
 use crate::registry::{Readiness, Registry};
 use crate::response_cache::ResponseCache;
+use crate::source::configmap::{self, ConfigMapSource, WatchScope};
 use crate::source::directory::DirectorySource;
 
 /// How often idle caches get to evict (moka only evicts while it is used).
@@ -25,8 +26,11 @@ const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(5);
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
     pub listen: SocketAddr,
-    pub modules_dir: PathBuf,
+    /// Serve `NAME.wasm` files from this directory.
+    pub modules_dir: Option<PathBuf>,
     pub poll_interval: Duration,
+    /// Serve hooks from ConfigMaps.
+    pub configmaps: Option<ConfigMapConfig>,
     pub cache_dir: Option<PathBuf>,
     pub defaults: HookOptions,
     /// Instances running at once across all hooks (the pool size).
@@ -36,6 +40,14 @@ pub struct ServeConfig {
     pub module_memory: MemoryTier,
     pub response_cache_bytes: u64,
     pub response_cache_idle: Duration,
+}
+
+/// Which ConfigMaps are hooks.
+#[derive(Clone, Debug)]
+pub struct ConfigMapConfig {
+    /// Namespaces to watch; empty means the client's default namespace (in a pod: its own).
+    pub namespaces: Vec<String>,
+    pub selector: String,
 }
 
 /// Serves until a shutdown signal, then lets in-flight requests finish.
@@ -58,21 +70,28 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         config.queue_depth,
     ));
 
-    anyhow::ensure!(
-        config.modules_dir.is_dir(),
-        "--modules {}: not a directory (create it, or point --modules at the folder holding \
-         NAME.wasm files)",
-        config.modules_dir.display()
-    );
     let (events, inbox) = mpsc::channel(64);
+    if let Some(dir) = &config.modules_dir {
+        anyhow::ensure!(
+            dir.is_dir(),
+            "--modules {}: not a directory (create it, or point --modules at the folder holding \
+             NAME.wasm files)",
+            dir.display()
+        );
+        let source =
+            DirectorySource::new(dir.clone(), config.defaults.clone(), config.poll_interval);
+        readiness.expect_source(source.id());
+        tokio::spawn(source.run(events.clone()));
+    }
+    if let Some(configmaps) = &config.configmaps {
+        for source in configmap_sources(configmaps, &config.defaults).await? {
+            source.report_outcomes(registry.outcomes(), configmap::reporter());
+            readiness.expect_source(source.id());
+            tokio::spawn(source.run(events.clone()));
+        }
+    }
+    drop(events);
     tokio::spawn(registry.clone().run(inbox));
-    let source = DirectorySource::new(
-        config.modules_dir.clone(),
-        config.defaults.clone(),
-        config.poll_interval,
-    );
-    readiness.expect_source();
-    tokio::spawn(source.run(events));
 
     let responses = ResponseCache::new(config.response_cache_bytes, config.response_cache_idle);
     tokio::spawn(maintain(modules.clone(), responses.clone()));
@@ -92,7 +111,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     readiness.set_listening();
     // The one line on stdout: scripts and tests read the address from it.
     println!("hookserver listening on http://{address}");
-    tracing::info!(%address, modules = %config.modules_dir.display(), "serving");
+    tracing::info!(%address, "serving");
 
     axum::serve(listener, http::router(app))
         .with_graceful_shutdown(shutdown_signal())
@@ -100,6 +119,34 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .context("server failed")?;
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// One watch per namespace, all sharing one API client.
+async fn configmap_sources(
+    config: &ConfigMapConfig,
+    defaults: &HookOptions,
+) -> anyhow::Result<Vec<ConfigMapSource>> {
+    let client = kube::Client::try_default().await.context(
+        "--configmaps: no Kubernetes API access (in a pod, mount a ServiceAccount token; \
+         elsewhere set KUBECONFIG or ~/.kube/config)",
+    )?;
+    let namespaces = if config.namespaces.is_empty() {
+        vec![client.default_namespace().to_string()]
+    } else {
+        config.namespaces.clone()
+    };
+    let qualify = namespaces.len() > 1;
+    Ok(namespaces
+        .into_iter()
+        .map(|namespace| {
+            let scope = WatchScope {
+                namespace,
+                selector: config.selector.clone(),
+                qualify,
+            };
+            ConfigMapSource::new(client.clone(), scope, defaults.clone())
+        })
+        .collect())
 }
 
 async fn maintain(modules: Arc<ModuleCache>, responses: ResponseCache) {

@@ -150,14 +150,13 @@ async fn list_hooks(State(app): State<Arc<App>>) -> Response {
 
 async fn ready(State(app): State<Arc<App>>) -> Response {
     if app.readiness.is_ready() {
-        (StatusCode::OK, "ready\n").into_response()
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not ready: the initial set of hooks is still loading\n",
-        )
-            .into_response()
+        return (StatusCode::OK, "ready\n").into_response();
     }
+    let mut body = String::from("not ready, waiting for:\n");
+    for line in app.readiness.waiting_for() {
+        body.push_str(&format!("  {line}\n"));
+    }
+    (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {

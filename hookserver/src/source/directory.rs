@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc;
 
-use super::{SourceEvent, check_name};
+use super::{SourceEvent, SourceId, check_name};
 use crate::options::HookOptions;
 
 /// What identifies a version of a file without reading it.
@@ -36,6 +36,7 @@ impl Stamp {
 type HookStamp = (Stamp, Option<Stamp>);
 
 pub struct DirectorySource {
+    id: SourceId,
     dir: PathBuf,
     defaults: HookOptions,
     interval: Duration,
@@ -45,6 +46,7 @@ pub struct DirectorySource {
 impl DirectorySource {
     pub fn new(dir: PathBuf, defaults: HookOptions, interval: Duration) -> Self {
         DirectorySource {
+            id: format!("dir:{}", dir.display()).into(),
             dir,
             defaults,
             interval,
@@ -53,8 +55,8 @@ impl DirectorySource {
     }
 
     /// An identifier for readiness tracking and logs.
-    pub fn id(&self) -> String {
-        format!("dir:{}", self.dir.display())
+    pub fn id(&self) -> SourceId {
+        self.id.clone()
     }
 
     /// Polls until the receiver is gone.
@@ -138,7 +140,10 @@ impl DirectorySource {
         }
         for name in self.seen.keys() {
             if !current.contains_key(name) {
-                events.push(SourceEvent::Remove { name: name.clone() });
+                events.push(SourceEvent::Remove {
+                    source: self.id.clone(),
+                    name: name.clone(),
+                });
             }
         }
         // Forget what could not be read, so the next scan tries again.
@@ -155,6 +160,7 @@ impl DirectorySource {
         let module_path = self.dir.join(format!("{name}.wasm"));
         let origin = module_path.display().to_string();
         let invalid = |error: String| SourceEvent::Invalid {
+            source: self.id.clone(),
             name: name.to_string(),
             origin: origin.clone(),
             error,
@@ -171,6 +177,7 @@ impl DirectorySource {
         match std::fs::read(&module_path) {
             Ok(bytes) => (
                 SourceEvent::Upsert {
+                    source: self.id.clone(),
                     name: name.to_string(),
                     origin,
                     bytes,
@@ -319,7 +326,7 @@ mod tests {
 
         std::fs::remove_file(dir.path().join("a.wasm")).expect("remove");
         assert!(
-            matches!(&source.scan().expect("listed")[..], [SourceEvent::Remove { name }] if name == "a")
+            matches!(&source.scan().expect("listed")[..], [SourceEvent::Remove { name, .. }] if name == "a")
         );
     }
 }

@@ -2,15 +2,24 @@
 //! [`SourceEvent`]s into one channel; the registry is the single writer that turns them into
 //! routes (compiling first, so a bad version never replaces a good one).
 
+pub mod configmap;
 pub mod directory;
 
+use std::sync::Arc;
+
+use crate::digest::Digest;
 use crate::options::HookOptions;
+
+/// Which source an event came from (`dir:PATH`, `configmap:NAMESPACE`). A hook name belongs
+/// to the source that first defined it; another source defining the same name is refused.
+pub type SourceId = Arc<str>;
 
 /// A change a source observed.
 #[derive(Debug)]
 pub enum SourceEvent {
     /// A hook appeared or changed: compile `bytes` and serve it under `name`.
     Upsert {
+        source: SourceId,
         name: String,
         origin: String,
         bytes: Vec<u8>,
@@ -19,14 +28,44 @@ pub enum SourceEvent {
     /// A hook's source is present but unusable (unreadable, bad options, bad name).
     /// The version being served, if any, keeps serving.
     Invalid {
+        source: SourceId,
         name: String,
         origin: String,
         error: String,
     },
     /// A hook is gone: stop serving it.
-    Remove { name: String },
+    Remove { source: SourceId, name: String },
     /// The source finished its initial listing; the server is ready when all sources are.
-    Synced { source: String },
+    Synced { source: SourceId },
+    /// The source cannot reach its hooks right now (API server down, access refused); shown
+    /// by `/readyz` while the source has not synced. Hooks already loaded keep serving.
+    Unavailable { source: SourceId, error: String },
+}
+
+/// What became of a source's latest change to a hook, published by the registry for sources
+/// that report back to where the hook came from (Kubernetes Events on a ConfigMap).
+#[derive(Clone, Debug)]
+pub struct LoadOutcome {
+    pub source: SourceId,
+    pub name: String,
+    /// The origin the event named, so a stale outcome can be told from a current one.
+    pub origin: String,
+    pub result: Result<Loaded, LoadRefused>,
+}
+
+/// A version that now serves.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub digest: Digest,
+    pub size: u64,
+}
+
+/// A version that does not serve, and why.
+#[derive(Clone, Debug)]
+pub struct LoadRefused {
+    pub message: String,
+    /// Whether an earlier version of the hook keeps serving.
+    pub previous_serves: bool,
 }
 
 /// Hook names become URL path segments and (later) Kubernetes object names, so they follow
