@@ -2,6 +2,7 @@
 //! modules directory the test controls, and the modules the tests serve.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -151,15 +152,27 @@ impl Server {
 
     /// Serves `modules` with the given cache directory.
     pub fn start_with_cache(modules: &ModuleDir, cache: &Path, extra_args: &[&str]) -> Self {
+        let mut args = vec![
+            OsString::from("--modules"),
+            modules.path().into(),
+            "--cache-dir".into(),
+            cache.into(),
+        ];
+        args.extend(extra_args.iter().map(OsString::from));
+        let server = Self::launch(&args, &[]);
+        server.wait_ready();
+        server
+    }
+
+    /// Starts `hookserver serve ARGS` (on an ephemeral port, polling every 100ms) with extra
+    /// environment, and returns once it listens, ready or not.
+    pub fn launch(args: &[OsString], env: &[(&str, &OsStr)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hookserver"))
             .arg("serve")
-            .arg("--modules")
-            .arg(modules.path())
-            .arg("--cache-dir")
-            .arg(cache)
             .args(["--listen", "127.0.0.1:0", "--poll-interval", "100ms"])
-            .args(extra_args)
+            .args(args)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -179,18 +192,20 @@ impl Server {
             .strip_prefix("hookserver listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_string();
-        let server = Server {
+        Server {
             child,
             url,
             client: Client::builder()
                 .timeout(PATIENCE)
                 .build()
                 .expect("http client"),
-        };
+        }
+    }
+
+    pub fn wait_ready(&self) {
         wait_for("the server to be ready", || {
-            server.get("/readyz").status() == 200
+            self.get("/readyz").status() == 200
         });
-        server
     }
 
     pub fn get(&self, path: &str) -> Response {
