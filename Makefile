@@ -7,7 +7,7 @@ LISTEN      ?= 127.0.0.1:8080
 # Every crate under examples/ builds hooks: each binary NAME becomes target/hooks/NAME.wasm.
 EXAMPLES    := $(patsubst examples/%/Cargo.toml,%,$(wildcard examples/*/Cargo.toml))
 
-.PHONY: all setup hooks other-languages conformance build run test lint doc clean
+.PHONY: all setup hooks other-languages kube-apiserver conformance build run test lint doc clean
 
 all: build hooks
 
@@ -33,6 +33,11 @@ other-languages:
 	@for lang in c go assemblyscript; do \
 		examples/other-languages/$$lang/build.sh target/other-languages/$$lang || exit 1; \
 	done
+
+## kube-apiserver: build kube-apiserver and kubectl 1.20.2 from Debian's source package, once,
+## into ~/.cache/hookserver-kube (installs Go 1.19, etcd and rsync with apt-get when missing).
+kube-apiserver:
+	hookserver/tests/kube/build-apiserver.sh >/dev/null
 
 ## conformance: run the conformance suite against hookserver and the reference webhook.
 conformance: hooks
@@ -62,8 +67,8 @@ lint: setup
 doc:
 	RUSTDOCFLAGS='-D warnings' $(CARGO) doc --workspace --no-deps
 
-## test: install what is missing, build everything, run every test.
-test: setup hooks other-languages lint doc
+## test: install what is missing, build everything, run every test (Kubernetes tests included).
+test: setup hooks other-languages kube-apiserver lint doc
 	$(CARGO) test --workspace
 	$(MAKE) conformance
 

@@ -6,6 +6,7 @@ mod cluster;
 #[path = "../common/mod.rs"]
 mod common;
 mod configmaps;
+mod docs;
 mod manifests;
 mod rbac;
 

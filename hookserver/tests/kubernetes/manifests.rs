@@ -1,7 +1,7 @@
 //! Every manifest in the repository is accepted by the API server (a server-side dry run):
 //! the kustomize base and overlay under manifests/, and every example's manifests.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::cluster::Cluster;
 use crate::repo_root;
@@ -67,110 +67,109 @@ fn translate_for_kustomize_2(kustomization: &Path) {
     std::fs::write(kustomization, kept.join("\n") + "\n").expect("write kustomization");
 }
 
-/// The rendered manifests to check: (where from, YAML).
+/// The manifests to check, as (where from, YAML): every kustomization under the tree
+/// rendered, and every plain file under examples/NAME/manifests/.
 fn rendered_manifests(cluster: &Cluster, tree: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let mut kustomize_dirs = Vec::new();
-    let mut plain_files = Vec::new();
-    let mut dirs: Vec<PathBuf> = vec![tree.join("manifests")];
-    while let Some(dir) = dirs.pop() {
+    let mut stack = vec![tree.to_path_buf()];
+    while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
             let path = entry.path();
+            let label = path
+                .strip_prefix(tree)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
+            let in_example = label.starts_with("examples/");
             if path.is_dir() {
-                dirs.push(path);
-            } else if path.file_name().is_some_and(|n| n == "kustomization.yaml") {
-                kustomize_dirs.push(dir.clone());
+                stack.push(path);
+            } else if entry.file_name() == "kustomization.yaml" {
+                let rendered = cluster.kubectl(&["kustomize", &dir.display().to_string()]);
+                out.push((format!("kustomize {label}"), rendered));
+            } else if in_example && path.extension().is_some_and(|e| e == "yaml") {
+                out.push((
+                    label,
+                    std::fs::read_to_string(&path).expect("read manifest"),
+                ));
             }
         }
     }
-    for example in std::fs::read_dir(tree.join("examples"))
-        .expect("examples")
-        .flatten()
-    {
-        let manifests = example.path().join("manifests");
-        if manifests.join("kustomization.yaml").is_file() {
-            kustomize_dirs.push(manifests.clone());
-        }
-        if let Ok(entries) = std::fs::read_dir(&manifests) {
-            for file in entries.flatten() {
-                let path = file.path();
-                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                if name.ends_with(".yaml") && name != "kustomization.yaml" {
-                    plain_files.push(path);
-                }
-            }
-        }
-    }
-    for dir in kustomize_dirs {
-        translate_for_kustomize_2(&dir.join("kustomization.yaml"));
-    }
-    for dir in [tree.join("manifests"), tree.join("examples")] {
-        let mut stack = vec![dir];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
-                if entry.path().is_dir() {
-                    stack.push(entry.path());
-                } else if entry.file_name() == "kustomization.yaml" {
-                    let rendered = cluster.kubectl(&["kustomize", &dir.display().to_string()]);
-                    let label = dir.strip_prefix(tree).unwrap_or(&dir).display().to_string();
-                    out.push((format!("kustomize {label}"), rendered));
-                }
-            }
-        }
-    }
-    for file in plain_files {
-        let label = file
-            .strip_prefix(tree)
-            .unwrap_or(&file)
-            .display()
-            .to_string();
-        out.push((
-            label,
-            std::fs::read_to_string(&file).expect("read manifest"),
-        ));
-    }
+    out.sort();
     out
 }
 
-#[test]
-fn every_manifest_passes_a_server_side_dry_run() {
-    let cluster = Cluster::shared();
-    let tree = tempfile::tempdir().expect("temp dir");
+/// Copies the repository's manifests/ and every examples/NAME/manifests/ into `tree`, made
+/// acceptable to this 1.20 API server and its kubectl in the two ways it predates them:
+/// kustomize 2.0.3 takes directories only under `bases:` (see [`translate_for_kustomize_2`]),
+/// and PodDisruptionBudgets are `policy/v1beta1`, with the same spec fields as the `policy/v1`
+/// that current clusters (1.21 and later) serve.
+pub fn prepare_tree(tree: &Path) {
     let root = repo_root();
-    copy_tree(&root.join("manifests"), &tree.path().join("manifests"));
+    copy_tree(&root.join("manifests"), &tree.join("manifests"));
     for example in std::fs::read_dir(root.join("examples"))
         .expect("examples")
         .flatten()
     {
         let manifests = example.path().join("manifests");
         if manifests.is_dir() {
-            copy_tree(
-                &manifests,
-                &tree
-                    .path()
-                    .join("examples")
-                    .join(example.file_name())
-                    .join("manifests"),
-            );
+            let target = tree
+                .join("examples")
+                .join(example.file_name())
+                .join("manifests");
+            copy_tree(&manifests, &target);
         }
     }
+    let mut stack = vec![tree.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if entry.file_name() == "kustomization.yaml" {
+                translate_for_kustomize_2(&path);
+            } else if path.extension().is_some_and(|e| e == "yaml") {
+                let text = std::fs::read_to_string(&path).expect("read");
+                let text = text.replace("apiVersion: policy/v1\n", "apiVersion: policy/v1beta1\n");
+                std::fs::write(&path, text).expect("write");
+            }
+        }
+    }
+}
+
+/// A minimal stand-in for an installed metacontroller: its CRDs.
+pub fn install_metacontroller_crds(cluster: &Cluster) {
+    let crds = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kubernetes/metacontroller-crds.yaml"),
+    )
+    .expect("metacontroller CRDs");
+    cluster.kubectl_stdin(&["apply", "-f", "-"], &crds);
+    cluster.kubectl(&[
+        "wait",
+        "--for",
+        "condition=established",
+        "crd",
+        "--all",
+        "--timeout",
+        "60s",
+    ]);
+}
+
+#[test]
+fn every_manifest_passes_a_server_side_dry_run() {
+    let cluster = Cluster::shared();
+    let tree = tempfile::tempdir().expect("temp dir");
+    prepare_tree(tree.path());
     // The overlay ships the hello-world module built by `make hooks`, as its README says.
     std::fs::write(
         tree.path().join("manifests/example/hello-world.wasm"),
         crate::common::example_hook("hello-world"),
     )
     .expect("module");
-
-    let crds = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kubernetes/metacontroller-crds.yaml"),
-    )
-    .expect("metacontroller CRDs");
-    cluster.kubectl_stdin(&["apply", "-f", "-"], &crds);
+    install_metacontroller_crds(cluster);
 
     let manifests = rendered_manifests(cluster, tree.path());
     // Objects in a namespace need the namespace, and custom resources their CRD: those are
     // created for real first, then everything is dry-run.
-    let mut documents_checked = 0;
     for (_, text) in &manifests {
         for doc in documents(text) {
             if matches!(kind(&doc), "Namespace" | "CustomResourceDefinition") {
@@ -189,12 +188,10 @@ fn every_manifest_passes_a_server_side_dry_run() {
     ]);
 
     let mut failures = Vec::new();
+    let mut documents_checked = 0;
     for (source, text) in &manifests {
-        // policy/v1 PodDisruptionBudget is GA from Kubernetes 1.21; this server is 1.20, whose
-        // policy/v1beta1 has the same spec fields. Current clusters have only policy/v1.
-        let text = text.replace("apiVersion: policy/v1\n", "apiVersion: policy/v1beta1\n");
-        documents_checked += documents(&text).len();
-        let output = cluster.kubectl_output(&["apply", "--dry-run=server", "-f", "-"], Some(&text));
+        documents_checked += documents(text).len();
+        let output = cluster.kubectl_output(&["apply", "--dry-run=server", "-f", "-"], Some(text));
         if !output.status.success() {
             failures.push(format!(
                 "{source}: {}",
