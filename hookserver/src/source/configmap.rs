@@ -158,114 +158,139 @@ type References = Arc<DashMap<String, (String, ObjectReference)>>;
 
 /// Watches the ConfigMaps of one namespace.
 pub struct ConfigMapSource {
-    id: SourceId,
     client: Client,
-    scope: WatchScope,
-    defaults: HookOptions,
-    references: References,
+    state: WatchState,
 }
 
 impl ConfigMapSource {
     pub fn new(client: Client, scope: WatchScope, defaults: HookOptions) -> Self {
         ConfigMapSource {
-            id: format!("configmap:{}", scope.namespace).into(),
             client,
-            scope,
-            defaults,
-            references: Arc::default(),
+            state: WatchState::new(scope, defaults),
         }
     }
 
     /// An identifier for readiness tracking and logs.
     pub fn id(&self) -> SourceId {
-        self.id.clone()
+        self.state.id.clone()
     }
 
     /// Records an Event on the ConfigMap for every outcome of this source's changes.
     pub fn report_outcomes(&self, outcomes: broadcast::Receiver<LoadOutcome>, reporter: Reporter) {
         let recorder = Recorder::new(self.client.clone(), reporter);
         tokio::spawn(record_events(
-            self.id.clone(),
-            self.references.clone(),
+            self.state.id.clone(),
+            self.state.references.clone(),
             recorder,
             outcomes,
         ));
     }
 
     /// Watches until the receiver is gone. Sends `Synced` once, after the first full list.
-    pub async fn run(self, events: mpsc::Sender<SourceEvent>) {
-        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &self.scope.namespace);
+    pub async fn run(mut self, events: mpsc::Sender<SourceEvent>) {
+        let scope = &self.state.scope;
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &scope.namespace);
         let config = watcher::Config::default()
-            .labels(&self.scope.selector)
+            .labels(&scope.selector)
             .page_size(LIST_PAGE_SIZE);
+        tracing::info!(source = %self.state.id, selector = %scope.selector, "watching ConfigMaps");
         let mut stream = watcher(api, config).default_backoff().boxed();
-        let mut known: HashMap<String, Known> = HashMap::new();
-        // The names seen so far in a list in progress.
-        let mut listing: Option<HashSet<String>> = None;
-        let mut synced = false;
-        tracing::info!(source = %self.id, selector = %self.scope.selector, "watching ConfigMaps");
         while let Some(item) = stream.next().await {
-            let mut out = Vec::new();
-            match item {
-                Ok(Event::Init) => listing = Some(HashSet::new()),
-                Ok(Event::InitApply(map)) => {
-                    if let Some(listing) = listing.as_mut() {
-                        listing.insert(map.name_any());
-                    }
-                    out.extend(self.apply(&map, &mut known));
-                }
-                Ok(Event::InitDone) => {
-                    let listed = listing.take().unwrap_or_default();
-                    let gone: Vec<String> = known
-                        .keys()
-                        .filter(|name| !listed.contains(*name))
-                        .cloned()
-                        .collect();
-                    for name in gone {
-                        out.push(self.forget(&name, &mut known));
-                    }
-                    if !synced {
-                        synced = true;
-                        out.push(SourceEvent::Synced {
-                            source: self.id.clone(),
-                        });
-                    }
-                }
-                Ok(Event::Apply(map)) => out.extend(self.apply(&map, &mut known)),
-                Ok(Event::Delete(map)) => {
-                    if known.contains_key(&map.name_any()) {
-                        out.push(self.forget(&map.name_any(), &mut known));
-                    }
-                }
-                Err(err) => {
-                    let hint = self.hint(&err);
-                    tracing::warn!(source = %self.id, error = %err, %hint,
-                        "ConfigMap watch failed; retrying with backoff, hooks already loaded keep serving");
-                    out.push(SourceEvent::Unavailable {
-                        source: self.id.clone(),
-                        error: format!("{err} ({hint})"),
-                    });
-                }
-            }
-            for event in out {
+            for event in self.state.handle(item) {
                 if events.send(event).await.is_err() {
                     return;
                 }
             }
         }
     }
+}
+
+/// What the watch remembers between events, and how it turns watcher events into source
+/// events. Kept apart from the client so that relists can be tested without a server.
+struct WatchState {
+    id: SourceId,
+    scope: WatchScope,
+    defaults: HookOptions,
+    references: References,
+    /// By ConfigMap name.
+    known: HashMap<String, Known>,
+    /// The names seen so far in a list in progress.
+    listing: Option<HashSet<String>>,
+    synced: bool,
+}
+
+impl WatchState {
+    fn new(scope: WatchScope, defaults: HookOptions) -> Self {
+        WatchState {
+            id: format!("configmap:{}", scope.namespace).into(),
+            scope,
+            defaults,
+            references: Arc::default(),
+            known: HashMap::new(),
+            listing: None,
+            synced: false,
+        }
+    }
+
+    fn handle(&mut self, item: Result<Event<ConfigMap>, watcher::Error>) -> Vec<SourceEvent> {
+        let mut out = Vec::new();
+        match item {
+            Ok(Event::Init) => self.listing = Some(HashSet::new()),
+            Ok(Event::InitApply(map)) => {
+                if let Some(listing) = self.listing.as_mut() {
+                    listing.insert(map.name_any());
+                }
+                out.extend(self.apply(&map));
+            }
+            Ok(Event::InitDone) => {
+                // A relist is the whole truth: what it did not list was deleted meanwhile.
+                let listed = self.listing.take().unwrap_or_default();
+                let gone: Vec<String> = self
+                    .known
+                    .keys()
+                    .filter(|name| !listed.contains(*name))
+                    .cloned()
+                    .collect();
+                for name in gone {
+                    out.push(self.forget(&name));
+                }
+                if !self.synced {
+                    self.synced = true;
+                    out.push(SourceEvent::Synced {
+                        source: self.id.clone(),
+                    });
+                }
+            }
+            Ok(Event::Apply(map)) => out.extend(self.apply(&map)),
+            Ok(Event::Delete(map)) => {
+                if self.known.contains_key(&map.name_any()) {
+                    out.push(self.forget(&map.name_any()));
+                }
+            }
+            Err(err) => {
+                let hint = self.hint(&err);
+                tracing::warn!(source = %self.id, error = %err, %hint,
+                    "ConfigMap watch failed; retrying with backoff, hooks already loaded keep serving");
+                out.push(SourceEvent::Unavailable {
+                    source: self.id.clone(),
+                    error: format!("{err} ({hint})"),
+                });
+            }
+        }
+        out
+    }
 
     /// The event for a ConfigMap that was added or changed; nothing if it did not change.
-    fn apply(&self, map: &ConfigMap, known: &mut HashMap<String, Known>) -> Option<SourceEvent> {
+    fn apply(&mut self, map: &ConfigMap) -> Option<SourceEvent> {
         let name = map.name_any();
         let resource_version = map.resource_version();
-        if let Some(seen) = known.get(&name)
+        if let Some(seen) = self.known.get(&name)
             && seen.resource_version.is_some()
             && seen.resource_version == resource_version
         {
             return None;
         }
-        known.insert(name.clone(), Known { resource_version });
+        self.known.insert(name.clone(), Known { resource_version });
         let hook = self.scope.hook_name(&name);
         let origin = format!("configmap {}/{name}", self.scope.namespace);
         let reference = map.object_ref(&());
@@ -291,8 +316,8 @@ impl ConfigMapSource {
         })
     }
 
-    fn forget(&self, name: &str, known: &mut HashMap<String, Known>) -> SourceEvent {
-        known.remove(name);
+    fn forget(&mut self, name: &str) -> SourceEvent {
+        self.known.remove(name);
         let hook = self.scope.hook_name(name);
         self.references.remove(&hook);
         SourceEvent::Remove {
@@ -301,7 +326,7 @@ impl ConfigMapSource {
         }
     }
 
-    /// What to do about a watch error, for the log.
+    /// What to do about a watch error, for the log and `/readyz`.
     fn hint(&self, err: &watcher::Error) -> String {
         let status = match err {
             watcher::Error::InitialListFailed(kube::Error::Api(status))
@@ -548,5 +573,74 @@ mod tests {
     fn long_notes_are_cut_on_a_character_boundary() {
         let cut = truncate("é".repeat(600), MAX_NOTE_BYTES);
         assert!(cut.len() <= MAX_NOTE_BYTES && cut.ends_with("..."));
+    }
+
+    fn hook_map(name: &str, resource_version: &str, module: &[u8]) -> ConfigMap {
+        let mut map = configmap(&[("module.wasm", module)], &[]);
+        map.metadata.name = Some(name.to_string());
+        map.metadata.resource_version = Some(resource_version.to_string());
+        map
+    }
+
+    fn summary(events: &[SourceEvent]) -> Vec<String> {
+        events
+            .iter()
+            .map(|event| match event {
+                SourceEvent::Upsert { name, .. } => format!("upsert {name}"),
+                SourceEvent::Invalid { name, .. } => format!("invalid {name}"),
+                SourceEvent::Remove { name, .. } => format!("remove {name}"),
+                SourceEvent::Synced { .. } => "synced".to_string(),
+                SourceEvent::Unavailable { .. } => "unavailable".to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_relist_removes_what_it_no_longer_lists_and_skips_what_did_not_change() {
+        let scope = WatchScope {
+            namespace: "ns".to_string(),
+            selector: DEFAULT_SELECTOR.to_string(),
+            qualify: false,
+        };
+        let mut state = WatchState::new(scope, defaults());
+        let mut feed = |events: Vec<Event<ConfigMap>>| -> Vec<String> {
+            events
+                .into_iter()
+                .flat_map(|event| summary(&state.handle(Ok(event))))
+                .collect()
+        };
+        let first = feed(vec![
+            Event::Init,
+            Event::InitApply(hook_map("a", "1", b"a1")),
+            Event::InitApply(hook_map("b", "2", b"b2")),
+            Event::InitDone,
+        ]);
+        assert_eq!(first, ["upsert a", "upsert b", "synced"]);
+
+        // After a 410 Gone or a reconnect: b was deleted and a changed while the watch was
+        // down; c is new. Synced is not sent twice.
+        let relist = feed(vec![
+            Event::Init,
+            Event::InitApply(hook_map("a", "5", b"a5")),
+            Event::InitApply(hook_map("c", "6", b"c6")),
+            Event::InitDone,
+        ]);
+        assert_eq!(relist, ["upsert a", "upsert c", "remove b"]);
+
+        // A relist with nothing changed sends nothing.
+        let quiet = feed(vec![
+            Event::Init,
+            Event::InitApply(hook_map("a", "5", b"a5")),
+            Event::InitApply(hook_map("c", "6", b"c6")),
+            Event::InitDone,
+        ]);
+        assert!(quiet.is_empty(), "{quiet:?}");
+
+        let live = feed(vec![
+            Event::Apply(hook_map("a", "7", b"a7")),
+            Event::Delete(hook_map("c", "8", b"c6")),
+            Event::Delete(hook_map("never-seen", "9", b"x")),
+        ]);
+        assert_eq!(live, ["upsert a", "remove c"]);
     }
 }
