@@ -1,4 +1,4 @@
-//! `hookserver run` and `hookserver inspect`, as a hook author uses them.
+//! `hookserver run`, `inspect` and `configmap`, as a hook author uses them.
 
 mod common;
 
@@ -109,4 +109,80 @@ fn inspect_says_whether_a_module_fits_abi_v1() {
         assert!(report.contains("ABI v1:  no"), "{name}: {report}");
         assert!(report.contains(problem), "{name}: {report}");
     }
+}
+
+#[test]
+fn configmap_prints_a_manifest_or_says_what_is_wrong() {
+    let modules = ModuleDir::new();
+    modules.put("hello-world", &example_hook("hello-world"));
+    modules.put("not-wasm", b"just text");
+    let module = modules.path().join("hello-world.wasm");
+    let module = module.to_str().expect("utf-8 path");
+
+    let output = hookserver(
+        &[
+            "configmap",
+            module,
+            "--namespace",
+            "hooks",
+            "--option",
+            "timeout=2s",
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let manifest = text(&output.stdout);
+    for expected in [
+        "kind: ConfigMap\n",
+        "  name: hello-world\n",
+        "  namespace: hooks\n",
+        "    hookserver.io/module: \"true\"\n",
+        "    hookserver.io/timeout: \"2s\"\n",
+        "  module.wasm: AGFzbQ",
+    ] {
+        assert!(
+            manifest.contains(expected),
+            "{expected:?} missing:\n{manifest}"
+        );
+    }
+
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["configmap", "not-wasm.wasm"],
+            "not a valid WebAssembly module",
+        ),
+        (
+            &["configmap", "hello-world.wasm", "--name", "Bad_Name"],
+            "--name: invalid hook name",
+        ),
+        (
+            &["configmap", "hello-world.wasm", "--option", "timout=2s"],
+            "unknown option \"timout\"",
+        ),
+        (
+            &["configmap", "hello-world.wasm", "--namespace", "a.b"],
+            "is not a namespace name",
+        ),
+    ];
+    for (args, expected) in cases {
+        let mut args = args.to_vec();
+        let path = modules.path().join(args[1]);
+        let path = path.to_str().expect("utf-8 path").to_string();
+        args[1] = &path;
+        let output = hookserver(&args, None);
+        assert!(!output.status.success(), "{args:?} succeeded");
+        assert!(
+            text(&output.stderr).contains(expected),
+            "{args:?}: {expected:?} not in {}",
+            text(&output.stderr)
+        );
+    }
+
+    let output = hookserver(&["serve"], None);
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("--modules"),
+        "{}",
+        text(&output.stderr)
+    );
 }
