@@ -19,6 +19,7 @@ pub mod configmap_manifest;
 pub mod digest;
 pub mod disk_cache;
 pub mod engine;
+pub mod heap;
 pub mod http;
 pub mod invoke;
 pub mod metrics;

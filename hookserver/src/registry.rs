@@ -410,6 +410,8 @@ impl Registry {
                     // Ready means the initial set is loaded, not merely listed.
                     while loads.join_next().await.is_some() {}
                     tracing::info!(%source, hooks = self.routes.len(), "initial load complete");
+                    // The initial set is the biggest compile burst: give its memory back.
+                    let _ = tokio::task::spawn_blocking(crate::heap::release_freed_memory).await;
                     self.readiness.source_synced(&source);
                 }
                 SourceEvent::Unavailable { source, error } => {

@@ -158,6 +158,7 @@ async fn maintain(modules: Arc<ModuleCache>, responses: ResponseCache) {
         let _ = tokio::task::spawn_blocking(move || {
             modules.run_maintenance();
             responses.run_maintenance();
+            crate::heap::release_freed_memory();
         })
         .await;
     }
