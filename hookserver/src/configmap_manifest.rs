@@ -89,7 +89,8 @@ fn quote(value: &str) -> String {
     serde_json::Value::String(value.to_string()).to_string()
 }
 
-fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+/// The module as `module.wasm.gz` holds it (the source reads it back with `GzDecoder`).
+pub(crate) fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     encoder.write_all(bytes)?;
     encoder.finish()

@@ -441,7 +441,6 @@ pub fn reporter() -> Reporter {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::io::Write as _;
 
     use k8s_openapi::ByteString;
 
@@ -471,9 +470,7 @@ mod tests {
     }
 
     fn gzip(bytes: &[u8]) -> Vec<u8> {
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        encoder.write_all(bytes).expect("compress");
-        encoder.finish().expect("compress")
+        crate::configmap_manifest::gzip(bytes).expect("compress")
     }
 
     #[test]

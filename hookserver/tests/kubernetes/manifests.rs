@@ -28,6 +28,23 @@ fn kind(doc: &str) -> &str {
         .map_or("", str::trim)
 }
 
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
+            if entry.path().is_dir() {
+                stack.push(entry.path());
+            } else {
+                files.push(entry.path());
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
 /// Copies `from` into `to` recursively.
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
@@ -71,30 +88,23 @@ fn translate_for_kustomize_2(kustomization: &Path) {
 /// rendered, and every plain file under examples/NAME/manifests/.
 fn rendered_manifests(cluster: &Cluster, tree: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let mut stack = vec![tree.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
-            let path = entry.path();
-            let label = path
-                .strip_prefix(tree)
-                .unwrap_or(&path)
-                .display()
-                .to_string();
-            let in_example = label.starts_with("examples/");
-            if path.is_dir() {
-                stack.push(path);
-            } else if entry.file_name() == "kustomization.yaml" {
-                let rendered = cluster.kubectl(&["kustomize", &dir.display().to_string()]);
-                out.push((format!("kustomize {label}"), rendered));
-            } else if in_example && path.extension().is_some_and(|e| e == "yaml") {
-                out.push((
-                    label,
-                    std::fs::read_to_string(&path).expect("read manifest"),
-                ));
-            }
+    for path in files_under(tree) {
+        let label = path
+            .strip_prefix(tree)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        let dir = path.parent().expect("parent");
+        if path.file_name().is_some_and(|n| n == "kustomization.yaml") {
+            let rendered = cluster.kubectl(&["kustomize", &dir.display().to_string()]);
+            out.push((format!("kustomize {label}"), rendered));
+        } else if label.starts_with("examples/") && path.extension().is_some_and(|e| e == "yaml") {
+            out.push((
+                label,
+                std::fs::read_to_string(&path).expect("read manifest"),
+            ));
         }
     }
-    out.sort();
     out
 }
 
@@ -119,19 +129,13 @@ pub fn prepare_tree(tree: &Path) {
             copy_tree(&manifests, &target);
         }
     }
-    let mut stack = vec![tree.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if entry.file_name() == "kustomization.yaml" {
-                translate_for_kustomize_2(&path);
-            } else if path.extension().is_some_and(|e| e == "yaml") {
-                let text = std::fs::read_to_string(&path).expect("read");
-                let text = text.replace("apiVersion: policy/v1\n", "apiVersion: policy/v1beta1\n");
-                std::fs::write(&path, text).expect("write");
-            }
+    for path in files_under(tree) {
+        if path.file_name().is_some_and(|n| n == "kustomization.yaml") {
+            translate_for_kustomize_2(&path);
+        } else if path.extension().is_some_and(|e| e == "yaml") {
+            let text = std::fs::read_to_string(&path).expect("read");
+            let text = text.replace("apiVersion: policy/v1\n", "apiVersion: policy/v1beta1\n");
+            std::fs::write(&path, text).expect("write");
         }
     }
 }

@@ -5,15 +5,16 @@ use serde_json::Value;
 
 use crate::cluster::Cluster;
 use crate::common::{digest, example_hook, variant, wait_for};
-use crate::{repo_root, serve_configmaps, ship, ship_raw, wait_for_event};
+use crate::manifests::prepare_tree;
+use crate::{serve_configmaps, ship, ship_raw, wait_for_event};
 
-/// The shipped base, applied for real; its namespace is `hookserver`.
+/// The shipped base, applied for real (as this 1.20 server takes it, see
+/// [`prepare_tree`]); its namespace is `hookserver`.
 fn apply_base(cluster: &Cluster) {
-    let base = repo_root().join("manifests/base");
-    let rendered = cluster.kubectl(&["kustomize", &base.display().to_string()]);
-    // See manifests.rs: this 1.20 API server predates policy/v1 PodDisruptionBudgets.
-    let rendered = rendered.replace("apiVersion: policy/v1\n", "apiVersion: policy/v1beta1\n");
-    cluster.kubectl_stdin(&["apply", "-f", "-"], &rendered);
+    let tree = tempfile::tempdir().expect("temp dir");
+    prepare_tree(tree.path());
+    let base = tree.path().join("manifests/base");
+    cluster.kubectl(&["apply", "-k", &base.display().to_string()]);
 }
 
 #[test]
