@@ -80,12 +80,13 @@ fn measure(
             .block_on(invoke(
                 runtime,
                 pre,
-                Call {
-                    name: "hello-world",
-                    hook: HookKind::Sync,
-                    body: request.clone(),
-                    limits: &limits,
-                },
+                Call::hook(
+                    "hello-world",
+                    HookKind::Sync,
+                    request.clone(),
+                    &limits,
+                    None,
+                ),
             ))
             .expect("hook succeeds");
         let elapsed = started.elapsed();

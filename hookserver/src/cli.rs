@@ -98,9 +98,13 @@ impl LimitArgs {
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Directory of hook modules: NAME.wasm is served as hook NAME (options in NAME.toml)
+    /// Directory of hooks: NAME.wasm, NAME.jsonnet, NAME.js or NAME/hook.{jsonnet,js} is served
+    /// as hook NAME (options in NAME.toml)
     #[arg(long, value_name = "DIR", required_unless_present = "configmaps")]
     modules: Option<PathBuf>,
+    /// Directory holding the script adapters (jsonnet.wasm, js.wasm) that run script hooks
+    #[arg(long, value_name = "DIR", env = "HOOKSERVER_ADAPTERS")]
+    adapters: Option<PathBuf>,
     /// Serve hooks from ConfigMaps (binaryData module.wasm), watched through the Kubernetes API
     #[arg(long)]
     configmaps: bool,
@@ -161,6 +165,7 @@ impl ServeArgs {
         Ok(ServeConfig {
             listen: self.listen,
             modules_dir: self.modules,
+            adapters_dir: self.adapters,
             poll_interval: self.poll_interval,
             configmaps,
             cache_dir: Some(self.cache_dir.unwrap_or_else(default_cache_dir)),
@@ -315,12 +320,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         .block_on(invoke::invoke(
             &runtime,
             &module.pre,
-            Call {
-                name: &name,
-                hook: args.hook,
-                body: Bytes::from(body),
-                limits: &options.limits,
-            },
+            Call::hook(&name, args.hook, Bytes::from(body), &options.limits, None),
         ))
         .and_then(
             |output| match protocol::check_output(shape, options.strict, &output.stdout) {

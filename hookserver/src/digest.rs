@@ -17,11 +17,24 @@ impl Digest {
         Digest(Sha256::digest(bytes).into())
     }
 
-    /// Identifies what a hook version answers with: its module and the options its output
-    /// is checked under. Stable across restarts and replicas.
-    pub fn of_version(module: &Digest, options: &[u8]) -> Self {
+    /// A digest computed elsewhere (by a hasher over a structured input).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Digest(bytes)
+    }
+
+    /// Identifies what a hook version answers with: its module, its script (for a script
+    /// hook, run by a shared adapter module) and the options its output is checked under.
+    /// Stable across restarts and replicas.
+    pub fn of_version(module: &Digest, script: Option<&Digest>, options: &[u8]) -> Self {
         let mut hasher = Sha256::new();
         hasher.update(module.0);
+        match script {
+            Some(script) => {
+                hasher.update([1]);
+                hasher.update(script.0);
+            }
+            None => hasher.update([0]),
+        }
         hasher.update(options);
         Digest(hasher.finalize().into())
     }
@@ -98,15 +111,28 @@ mod tests {
     }
 
     #[test]
-    fn version_fingerprint_depends_on_module_and_options() {
+    fn version_fingerprint_depends_on_module_script_and_options() {
         let module = Digest::of(b"module");
-        let loose = Digest::of_version(&module, br#"{"strict":false}"#);
-        assert_ne!(loose, Digest::of_version(&module, br#"{"strict":true}"#));
+        let script = Digest::of(b"script");
+        let loose = Digest::of_version(&module, None, br#"{"strict":false}"#);
         assert_ne!(
             loose,
-            Digest::of_version(&Digest::of(b"other"), br#"{"strict":false}"#)
+            Digest::of_version(&module, None, br#"{"strict":true}"#)
         );
-        assert_eq!(loose, Digest::of_version(&module, br#"{"strict":false}"#));
+        assert_ne!(
+            loose,
+            Digest::of_version(&Digest::of(b"other"), None, br#"{"strict":false}"#)
+        );
+        let scripted = Digest::of_version(&module, Some(&script), br#"{"strict":false}"#);
+        assert_ne!(loose, scripted);
+        assert_ne!(
+            scripted,
+            Digest::of_version(&module, Some(&Digest::of(b"v2")), br#"{"strict":false}"#)
+        );
+        assert_eq!(
+            loose,
+            Digest::of_version(&module, None, br#"{"strict":false}"#)
+        );
     }
 
     #[test]

@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use wasmtime::{InstancePre, ResourceLimiter, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
-use wasmtime_wasi::{I32Exit, WasiCtxBuilder};
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
 use crate::engine::{HostState, Runtime};
 use crate::options::{Limits, format_bytes};
 use crate::protocol::HookKind;
+use crate::script::{GUEST_DIR, ScriptDir};
 use crate::stdio::{CappedOutput, TailOutput};
 
 /// Table growth beyond this is refused: no hook needs a million function references.
@@ -30,9 +31,31 @@ const HOST_CALL_GRACE: Duration = Duration::from_millis(100);
 /// What to run: the module, which hook, the request body and the limits.
 pub struct Call<'a> {
     pub name: &'a str,
-    pub hook: HookKind,
+    /// `argv[1]`: a hook kind, or [`crate::script::CHECK_VERB`] for an adapter's load check.
+    pub verb: &'a str,
     pub body: Bytes,
     pub limits: &'a Limits,
+    /// For a script hook: its files, preopened read-only, and the entry as `argv[2]`.
+    pub script: Option<&'a ScriptDir>,
+}
+
+impl<'a> Call<'a> {
+    /// A call of hook `hook` (sync, finalize, customize).
+    pub fn hook(
+        name: &'a str,
+        hook: HookKind,
+        body: Bytes,
+        limits: &'a Limits,
+        script: Option<&'a ScriptDir>,
+    ) -> Self {
+        Call {
+            name,
+            verb: hook.as_str(),
+            body,
+            limits,
+            script,
+        }
+    }
 }
 
 /// A hook that exited 0.
@@ -139,6 +162,34 @@ impl ResourceLimiter for MemoryLimiter {
     }
 }
 
+/// Preopens a script hook's files read-only at [`GUEST_DIR`], writing them again first if
+/// they went missing from disk (the files are kept in memory for this).
+fn preopen_script(wasi: &mut WasiCtxBuilder, script: &ScriptDir) -> Result<(), String> {
+    // Script files are small and freshly written (in the page cache): reading them on the
+    // calling thread costs less than a hop to the blocking pool per read.
+    wasi.allow_blocking_current_thread(true);
+    let open = |wasi: &mut WasiCtxBuilder| {
+        wasi.preopened_dir(&script.path, GUEST_DIR, FsPerms::ReadOnly)
+            .map(|_| ())
+    };
+    if open(wasi).is_ok() {
+        return Ok(());
+    }
+    tracing::warn!(dir = %script.path.display(), "a script hook's files are gone from disk; writing them again");
+    script.restore().map_err(|err| {
+        format!(
+            "cannot restore the script's files in {}: {err}",
+            script.path.display()
+        )
+    })?;
+    open(wasi).map_err(|err| {
+        format!(
+            "cannot open the script's files in {}: {err}",
+            script.path.display()
+        )
+    })
+}
+
 /// Runs one call to completion (or to its limit).
 pub async fn invoke(
     runtime: &Runtime,
@@ -147,15 +198,26 @@ pub async fn invoke(
 ) -> Result<Output, HookFailure> {
     let stdout = CappedOutput::new(call.limits.max_response);
     let stderr = TailOutput::new(call.limits.max_stderr);
-    let wasi = WasiCtxBuilder::new()
-        .stdin(MemoryInputPipe::new(call.body))
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.stdin(MemoryInputPipe::new(call.body))
         .stdout(stdout.clone())
         .stderr(stderr.clone())
-        .args(&[call.name, call.hook.as_str()])
         .allow_tcp(false)
         .allow_udp(false)
-        .allow_ip_name_lookup(false)
-        .build_p1();
+        .allow_ip_name_lookup(false);
+    match call.script {
+        None => {
+            wasi.args(&[call.name, call.verb]);
+        }
+        Some(script) => {
+            wasi.args(&[call.name, call.verb, &script.files.guest_entry()]);
+            preopen_script(&mut wasi, script).map_err(|reason| HookFailure {
+                failure: Failure::Instantiate { reason },
+                stderr: String::new(),
+            })?;
+        }
+    }
+    let wasi = wasi.build_p1();
 
     let mut store = Store::new(
         runtime.engine(),

@@ -13,6 +13,7 @@
 //! [metacontroller]: https://metacontroller.github.io/metacontroller/
 
 pub mod abi;
+pub mod adapters;
 pub mod admission;
 pub mod cli;
 pub mod configmap_manifest;
@@ -29,6 +30,7 @@ pub mod pipeline;
 pub mod protocol;
 pub mod registry;
 pub mod response_cache;
+pub mod script;
 pub mod server;
 pub mod source;
 pub mod stdio;

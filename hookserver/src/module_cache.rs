@@ -121,6 +121,10 @@ impl ModuleCache {
         })
     }
 
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
     pub fn disk_dir(&self) -> Option<&Path> {
         self.disk.as_ref().map(DiskCache::dir)
     }

@@ -133,12 +133,13 @@ async fn run(
     let result = invoke::invoke(
         &app.runtime,
         &module.pre,
-        Call {
-            name: &version.name,
-            hook: request.hook,
-            body: request.body.clone(),
-            limits: &version.options.limits,
-        },
+        Call::hook(
+            &version.name,
+            request.hook,
+            request.body.clone(),
+            &version.options.limits,
+            version.script.as_deref(),
+        ),
     )
     .await;
     drop(permits);

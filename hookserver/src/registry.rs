@@ -19,12 +19,14 @@ use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
 
+use crate::adapters::ScriptSupport;
 use crate::admission::Admission;
 use crate::digest::Digest;
 use crate::metrics::{HookLabel, Metrics, StateLabel};
 use crate::module_cache::{LoadError, LoadedModule, ModuleCache, Provenance};
 use crate::options::HookOptions;
-use crate::source::{LoadOutcome, LoadRefused, Loaded, SourceEvent, SourceId};
+use crate::script::{Language, ScriptDir, ScriptFiles};
+use crate::source::{Artifact, LoadOutcome, LoadRefused, Loaded, SourceEvent, SourceId};
 
 /// Outcomes buffered for slow subscribers; one that falls further behind misses some (and
 /// says so in the log), which only costs a Kubernetes Event.
@@ -35,8 +37,13 @@ pub struct HookVersion {
     pub name: String,
     /// Unique per loaded version, so caches keyed by it never mix versions.
     pub id: u64,
+    /// What was shipped: the module's digest, or the script files' digest.
     pub digest: Digest,
-    /// Module and options together: the ETag's base (see [`Digest::of_version`]).
+    /// The compiled module that runs: the hook's own, or its language's adapter.
+    pub module: Digest,
+    /// For a script hook: its files, preopened for every call.
+    pub script: Option<Arc<ScriptDir>>,
+    /// Module, script and options together: the ETag's base (see [`Digest::of_version`]).
     pub fingerprint: Digest,
     pub size: u64,
     pub options: HookOptions,
@@ -52,7 +59,7 @@ impl HookVersion {
     pub fn resident_module(&self, cache: &ModuleCache) -> Option<Arc<LoadedModule>> {
         match &self.pinned {
             Some(module) => Some(module.clone()),
-            None => cache.get_resident(&self.digest),
+            None => cache.get_resident(&self.module),
         }
     }
 
@@ -60,7 +67,7 @@ impl HookVersion {
     pub fn module(&self, cache: &ModuleCache) -> Result<Arc<LoadedModule>, Arc<LoadError>> {
         match self.resident_module(cache) {
             Some(module) => Ok(module),
-            None => cache.get(&self.digest),
+            None => cache.get(&self.module),
         }
     }
 }
@@ -170,6 +177,9 @@ pub struct HookStatus {
     pub digest: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
+    /// For a script hook: the adapter that runs it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<AdapterStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(serialize_with = "serialize_opt_time")]
     pub loaded_at: Option<SystemTime>,
@@ -180,6 +190,13 @@ pub struct HookStatus {
     /// Requests waiting for an instance now.
     pub waiting: usize,
     pub last_error: Option<LoadFailure>,
+}
+
+/// The adapter running a script hook: its language and module.
+#[derive(Serialize)]
+pub struct AdapterStatus {
+    pub language: Language,
+    pub module: String,
 }
 
 fn serialize_opt_time<S: serde::Serializer>(
@@ -263,6 +280,7 @@ pub struct Registry {
     next_id: AtomicU64,
     next_event: AtomicU64,
     outcomes: broadcast::Sender<LoadOutcome>,
+    scripts: Option<ScriptSupport>,
 }
 
 impl Registry {
@@ -281,7 +299,14 @@ impl Registry {
             next_id: AtomicU64::new(1),
             next_event: AtomicU64::new(1),
             outcomes: broadcast::channel(OUTCOME_BUFFER).0,
+            scripts: None,
         }
+    }
+
+    /// Enables script hooks (without it they are refused with a reason).
+    pub fn with_scripts(mut self, scripts: ScriptSupport) -> Self {
+        self.scripts = Some(scripts);
+        self
     }
 
     /// What becomes of every change from now on: a source that reports back subscribes.
@@ -339,6 +364,12 @@ impl Registry {
                     origin: route.origin.clone(),
                     digest: serving.map(|v| v.digest.to_string()),
                     size: serving.map(|v| v.size),
+                    adapter: serving.and_then(|v| {
+                        v.script.as_ref().map(|script| AdapterStatus {
+                            language: script.files.language,
+                            module: v.module.to_string(),
+                        })
+                    }),
                     loaded_at: serving.map(|v| v.loaded_at),
                     options: serving.map(|v| v.options.clone()),
                     running: serving.map_or(0, |v| v.admission.running()),
@@ -361,13 +392,13 @@ impl Registry {
                     source,
                     name,
                     origin,
-                    bytes,
+                    artifact,
                     options,
                 } => {
                     let Some(ticket) = self.stamp(&source, &name, &origin) else {
                         continue;
                     };
-                    if self.needs_load(&name, &bytes, &options) {
+                    if self.needs_load(&name, artifact.digest(), &options) {
                         let registry = self.clone();
                         loads.spawn(async move {
                             let load = Load {
@@ -376,7 +407,7 @@ impl Registry {
                                 origin,
                                 ticket,
                             };
-                            registry.load(load, bytes, options).await;
+                            registry.load(load, artifact, options).await;
                         });
                     }
                 }
@@ -452,10 +483,9 @@ impl Registry {
     }
 
     /// Whether the stamped route needs a load: not when the version being served already has
-    /// these bytes and options (the stamp still supersedes any load in flight, so a quick
-    /// revert is not overtaken by the version it reverts).
-    fn needs_load(&self, name: &str, bytes: &[u8], options: &HookOptions) -> bool {
-        let digest = Digest::of(bytes);
+    /// this module or script and these options (the stamp still supersedes any load in
+    /// flight, so a quick revert is not overtaken by the version it reverts).
+    fn needs_load(&self, name: &str, digest: Digest, options: &HookOptions) -> bool {
         let Some(mut route) = self.routes.get_mut(name) else {
             return true;
         };
@@ -476,16 +506,43 @@ impl Registry {
         true
     }
 
-    /// Compiles (or finds) the module and installs it, unless a later event came in.
-    async fn load(&self, load: Load, bytes: Vec<u8>, options: HookOptions) {
-        let digest = Digest::of(&bytes);
-        let size = bytes.len() as u64;
+    /// Compiles (or finds) the module (for a script: its adapter), checks the script, and
+    /// installs the version, unless a later event came in.
+    async fn load(&self, load: Load, artifact: Artifact, options: HookOptions) {
+        let digest = artifact.digest();
+        let size = artifact.size();
+        let kind = artifact.kind();
+        let (bytes, script) = match artifact {
+            Artifact::Module(bytes) => (bytes, None),
+            Artifact::Script(files) => match self.script_parts(files) {
+                Ok((adapter, script)) => (adapter, Some(script)),
+                Err(message) => return self.record_failure(&load, message),
+            },
+        };
         let modules = self.modules.clone();
         let prepared = match tokio::task::spawn_blocking(move || modules.prepare(&bytes)).await {
             Ok(Ok(prepared)) => prepared,
+            Ok(Err(err)) if script.is_some() => {
+                return self.record_failure(&load, format!("the adapter module {err}"));
+            }
             Ok(Err(err)) => return self.record_failure(&load, err.to_string()),
             Err(err) => return self.record_failure(&load, format!("loading panicked: {err}")),
         };
+        if let (Some(script), Some(scripts)) = (&script, &self.scripts) {
+            let runtime = self.modules.runtime();
+            let checked = scripts
+                .check(
+                    runtime,
+                    &prepared.module,
+                    &load.name,
+                    script,
+                    &options.limits,
+                )
+                .await;
+            if let Err(message) = checked {
+                return self.record_failure(&load, message);
+            }
+        }
         let Load {
             source,
             name,
@@ -494,11 +551,15 @@ impl Registry {
         } = load;
 
         let options_json = serde_json::to_vec(&options).unwrap_or_default();
+        let module = prepared.module.digest;
+        let script_digest = script.as_ref().map(|script| script.digest);
         let version = HookVersion {
             name: name.clone(),
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             digest,
-            fingerprint: Digest::of_version(&digest, &options_json),
+            module,
+            script,
+            fingerprint: Digest::of_version(&module, script_digest.as_ref(), &options_json),
             size,
             admission: Admission::new(options.limits.max_instances, self.queue_depth),
             options,
@@ -518,13 +579,22 @@ impl Registry {
             Provenance::Disk => "disk cache".to_string(),
             Provenance::Compiled(took) => format!("compiled in {took:.1?}"),
         };
-        tracing::info!(hook = %name, digest = ?digest, size, from = %provenance, "hook loaded");
+        tracing::info!(hook = %name, kind, digest = ?digest, size, from = %provenance, "hook loaded");
         self.metrics
             .load_failing
             .get_or_create(&HookLabel { hook: name.clone() })
             .set(0);
         self.update_state_gauges();
-        self.publish(&source, &name, &origin, Ok(Loaded { digest, size }));
+        self.publish(&source, &name, &origin, Ok(Loaded { kind, digest, size }));
+    }
+
+    /// A script's adapter module bytes and its files on disk.
+    fn script_parts(&self, files: ScriptFiles) -> Result<(Vec<u8>, Arc<ScriptDir>), String> {
+        let Some(scripts) = &self.scripts else {
+            return Err("this server does not run script hooks".to_string());
+        };
+        let adapter = scripts.adapter(files.language)?;
+        Ok((adapter, scripts.materialize(files)?))
     }
 
     /// The route for `name` if `ticket` is still its latest event.
@@ -617,7 +687,7 @@ mod tests {
             source: "test".into(),
             name: name.to_string(),
             origin: format!("test:{name}"),
-            bytes: bytes.to_vec(),
+            artifact: Artifact::Module(bytes.to_vec()),
             options: HookOptions::with_defaults(Limits::default()),
         }
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio::sync::mpsc;
 
+use crate::adapters::ScriptSupport;
 use crate::admission::Admission;
 use crate::engine::{Runtime, RuntimeConfig};
 use crate::http::{self, App};
@@ -16,6 +17,7 @@ use crate::module_cache::{MemoryTier, ModuleCache};
 use crate::options::HookOptions;
 use crate::registry::{Readiness, Registry};
 use crate::response_cache::ResponseCache;
+use crate::script::ScriptStore;
 use crate::source::configmap::{self, ConfigMapSource, WatchScope};
 use crate::source::directory::DirectorySource;
 
@@ -28,6 +30,8 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     /// Serve `NAME.wasm` files from this directory.
     pub modules_dir: Option<PathBuf>,
+    /// Where the script adapters are (`jsonnet.wasm`, `js.wasm`).
+    pub adapters_dir: Option<PathBuf>,
     pub poll_interval: Duration,
     /// Serve hooks from ConfigMaps.
     pub configmaps: Option<ConfigMapConfig>,
@@ -63,12 +67,21 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         metrics.clone(),
     )?);
     let readiness = Arc::new(Readiness::default());
-    let registry = Arc::new(Registry::new(
-        modules.clone(),
-        metrics.clone(),
-        readiness.clone(),
-        config.queue_depth,
-    ));
+    let pool = Arc::new(Admission::new(config.max_instances, usize::MAX));
+    let script_store = ScriptStore::new(config.cache_dir.as_deref())?;
+    let registry = Arc::new(
+        Registry::new(
+            modules.clone(),
+            metrics.clone(),
+            readiness.clone(),
+            config.queue_depth,
+        )
+        .with_scripts(ScriptSupport::new(
+            config.adapters_dir.clone(),
+            script_store,
+            pool.clone(),
+        )),
+    );
 
     let (events, inbox) = mpsc::channel(64);
     if let Some(dir) = &config.modules_dir {
@@ -100,7 +113,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         runtime,
         registry,
         responses,
-        pool: Admission::new(config.max_instances, usize::MAX),
+        pool,
         metrics,
         readiness: readiness.clone(),
     });

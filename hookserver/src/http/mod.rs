@@ -30,7 +30,7 @@ pub struct App {
     pub registry: Arc<Registry>,
     pub responses: ResponseCache,
     /// Slots in the shared instance pool, across all hooks.
-    pub pool: Admission,
+    pub pool: Arc<Admission>,
     pub metrics: Arc<Metrics>,
     pub readiness: Arc<Readiness>,
 }

@@ -11,7 +11,7 @@
 //! What became of each change is reported back on the ConfigMap as an Event: `Loaded`
 //! (Normal) or `LoadFailed` (Warning, saying whether the previous version keeps serving).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read as _;
 use std::sync::Arc;
 
@@ -24,8 +24,9 @@ use kube::runtime::{WatchStreamExt as _, watcher::watcher};
 use kube::{Api, Client, Resource as _, ResourceExt as _};
 use tokio::sync::{broadcast, mpsc};
 
-use super::{LoadOutcome, SourceEvent, SourceId, check_name};
+use super::{Artifact, LoadOutcome, SourceEvent, SourceId, check_name};
 use crate::options::{HookOptions, OPTION_KEYS, OptionsError};
+use crate::script::{Language, ScriptFiles};
 
 /// The label that marks a ConfigMap as a hook, unless `--selector` says otherwise.
 pub const DEFAULT_SELECTOR: &str = "hookserver.io/module=true";
@@ -65,10 +66,10 @@ impl WatchScope {
     }
 }
 
-/// A module and its options, read from a ConfigMap.
-#[derive(Debug, PartialEq)]
+/// A module or script and its options, read from a ConfigMap.
+#[derive(Debug)]
 pub struct HookContent {
-    pub module: Vec<u8>,
+    pub artifact: Artifact,
     pub options: HookOptions,
 }
 
@@ -78,15 +79,23 @@ pub fn read_configmap(map: &ConfigMap, defaults: &HookOptions) -> Result<HookCon
     let binary = map.binary_data.as_ref();
     let plain = binary.and_then(|b| b.get(MODULE_KEY));
     let compressed = binary.and_then(|b| b.get(MODULE_GZ_KEY));
-    let module = match (plain, compressed) {
-        (Some(_), Some(_)) => {
+    let script = script_language(map)?;
+    let artifact = match (plain, compressed, script) {
+        (Some(_), Some(_), _) => {
             return Err(format!(
                 "binaryData holds both {MODULE_KEY} and {MODULE_GZ_KEY}: keep only one"
             ));
         }
-        (Some(bytes), None) => bytes.0.clone(),
-        (None, Some(bytes)) => gunzip(&bytes.0)?,
-        (None, None) => {
+        (Some(_), _, Some(language)) | (_, Some(_), Some(language)) => {
+            return Err(format!(
+                "holds both a module and the script {}: a hook is one or the other; remove one",
+                language.entry_file()
+            ));
+        }
+        (Some(bytes), None, None) => Artifact::Module(bytes.0.clone()),
+        (None, Some(bytes), None) => Artifact::Module(gunzip(&bytes.0)?),
+        (None, None, Some(language)) => Artifact::Script(read_script(map, language)?),
+        (None, None, None) => {
             let misplaced = map
                 .data
                 .as_ref()
@@ -94,16 +103,55 @@ pub fn read_configmap(map: &ConfigMap, defaults: &HookOptions) -> Result<HookCon
             let hint = if misplaced {
                 "the module is under data, which holds text; binary modules go under binaryData"
             } else {
-                "no module found"
+                "no module or script found"
             };
             return Err(format!(
                 "{hint}: put the module in binaryData key {MODULE_KEY} (or gzip-compressed in \
-                 {MODULE_GZ_KEY}); `hookserver configmap MODULE.wasm --name NAME` prints such \
-                 a ConfigMap"
+                 {MODULE_GZ_KEY}), or a script in data key {} or {}; `hookserver configmap \
+                 FILE --name NAME` prints such a ConfigMap",
+                Language::Jsonnet.entry_file(),
+                Language::Js.entry_file()
             ));
         }
     };
-    Ok(HookContent { module, options })
+    Ok(HookContent { artifact, options })
+}
+
+/// Which script the ConfigMap's data holds, if any (`hook.jsonnet` or `hook.js`).
+fn script_language(map: &ConfigMap) -> Result<Option<Language>, String> {
+    let has = |key: &str| {
+        map.data.as_ref().is_some_and(|d| d.contains_key(key))
+            || map
+                .binary_data
+                .as_ref()
+                .is_some_and(|b| b.contains_key(key))
+    };
+    let found: Vec<Language> = Language::ALL
+        .into_iter()
+        .filter(|language| has(language.entry_file()))
+        .collect();
+    match found.as_slice() {
+        [] => Ok(None),
+        [language] => Ok(Some(*language)),
+        _ => Err(format!(
+            "holds both {} and {}: a hook has one entry script; remove one",
+            Language::Jsonnet.entry_file(),
+            Language::Js.entry_file()
+        )),
+    }
+}
+
+/// Every key of `data` and `binaryData` is a file of the script hook: the entry script and
+/// what it imports.
+fn read_script(map: &ConfigMap, language: Language) -> Result<ScriptFiles, String> {
+    let mut files = BTreeMap::new();
+    for (key, text) in map.data.iter().flatten() {
+        files.insert(key.clone(), text.as_bytes().to_vec());
+    }
+    for (key, bytes) in map.binary_data.iter().flatten() {
+        files.insert(key.clone(), bytes.0.clone());
+    }
+    ScriptFiles::new(language, language.entry_file().to_string(), files)
 }
 
 fn gunzip(compressed: &[u8]) -> Result<Vec<u8>, String> {
@@ -304,7 +352,7 @@ impl WatchState {
                 source: self.id.clone(),
                 name: hook,
                 origin,
-                bytes: content.module,
+                artifact: content.artifact,
                 options: content.options,
             },
             Err(error) => SourceEvent::Invalid {
@@ -387,8 +435,8 @@ fn describe(outcome: &LoadOutcome) -> KubeEvent {
             EventType::Normal,
             "Loaded",
             format!(
-                "hook {} serves module {} ({} bytes)",
-                outcome.name, loaded.digest, loaded.size
+                "hook {} serves {} {} ({} bytes)",
+                outcome.name, loaded.kind, loaded.digest, loaded.size
             ),
         ),
         Err(refused) => {
@@ -473,21 +521,79 @@ mod tests {
         crate::configmap_manifest::gzip(bytes).expect("compress")
     }
 
+    fn module_of(content: Result<HookContent, String>) -> Vec<u8> {
+        match content.expect("readable").artifact {
+            Artifact::Module(bytes) => bytes,
+            other => panic!("expected a module, got {other:?}"),
+        }
+    }
+
+    fn with_data(mut map: ConfigMap, data: &[(&str, &str)]) -> ConfigMap {
+        map.data = Some(
+            data.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+        map
+    }
+
     #[test]
     fn reads_plain_and_gzipped_modules() {
         let plain = read_configmap(&configmap(&[("module.wasm", b"\0asm")], &[]), &defaults());
-        assert_eq!(plain.expect("plain").module, b"\0asm");
+        assert_eq!(module_of(plain), b"\0asm");
         let zipped = configmap(&[("module.wasm.gz", &gzip(b"\0asm-gz"))], &[]);
-        assert_eq!(
-            read_configmap(&zipped, &defaults()).expect("gz").module,
-            b"\0asm-gz"
+        assert_eq!(module_of(read_configmap(&zipped, &defaults())), b"\0asm-gz");
+    }
+
+    #[test]
+    fn reads_scripts_with_every_key_as_a_file() {
+        let map = with_data(
+            configmap(&[("data.bin", b"\x01")], &[("hookserver.io/timeout", "2s")]),
+            &[
+                ("hook.jsonnet", "function(request) {}"),
+                ("lib.libsonnet", "{}"),
+            ],
         );
+        let content = read_configmap(&map, &defaults()).expect("script");
+        let Artifact::Script(files) = content.artifact else {
+            panic!("expected a script");
+        };
+        assert_eq!(files.language, Language::Jsonnet);
+        assert_eq!(files.entry, "hook.jsonnet");
+        assert_eq!(
+            files.files.keys().collect::<Vec<_>>(),
+            ["data.bin", "hook.jsonnet", "lib.libsonnet"]
+        );
+        assert_eq!(
+            content.options.limits.timeout,
+            std::time::Duration::from_secs(2)
+        );
+
+        let js = with_data(configmap(&[], &[]), &[("hook.js", "module.exports = f")]);
+        let Artifact::Script(files) = read_configmap(&js, &defaults()).expect("js").artifact else {
+            panic!("expected a script");
+        };
+        assert_eq!(files.language, Language::Js);
     }
 
     #[test]
     fn explains_missing_doubled_misplaced_and_corrupt_modules() {
         let cases: Vec<(ConfigMap, &str)> = vec![
-            (configmap(&[], &[]), "no module found"),
+            (configmap(&[], &[]), "no module or script found"),
+            (
+                with_data(
+                    configmap(&[], &[]),
+                    &[("hook.js", "x"), ("hook.jsonnet", "y")],
+                ),
+                "a hook has one entry script",
+            ),
+            (
+                with_data(
+                    configmap(&[("module.wasm", b"m")], &[]),
+                    &[("hook.js", "x")],
+                ),
+                "holds both a module and the script hook.js",
+            ),
             (
                 configmap(&[("module.wasm", b"a"), ("module.wasm.gz", b"b")], &[]),
                 "keep only one",

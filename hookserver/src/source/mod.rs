@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::digest::Digest;
 use crate::options::HookOptions;
+use crate::script::ScriptFiles;
 
 /// Which source an event came from (`dir:PATH`, `configmap:NAMESPACE`). A hook name belongs
 /// to the source that first defined it; another source defining the same name is refused.
@@ -17,12 +18,12 @@ pub type SourceId = Arc<str>;
 /// A change a source observed.
 #[derive(Debug)]
 pub enum SourceEvent {
-    /// A hook appeared or changed: compile `bytes` and serve it under `name`.
+    /// A hook appeared or changed: prepare `artifact` and serve it under `name`.
     Upsert {
         source: SourceId,
         name: String,
         origin: String,
-        bytes: Vec<u8>,
+        artifact: Artifact,
         options: HookOptions,
     },
     /// A hook's source is present but unusable (unreadable, bad options, bad name).
@@ -42,6 +43,44 @@ pub enum SourceEvent {
     Unavailable { source: SourceId, error: String },
 }
 
+/// What a hook is made of.
+#[derive(Debug)]
+pub enum Artifact {
+    /// A Wasm module (hook ABI v1).
+    Module(Vec<u8>),
+    /// A script, run by its language's adapter module.
+    Script(ScriptFiles),
+}
+
+impl Artifact {
+    /// The identity of this version: the module's SHA-256, or the script files' digest.
+    pub fn digest(&self) -> Digest {
+        match self {
+            Artifact::Module(bytes) => Digest::of(bytes),
+            Artifact::Script(files) => files.digest(),
+        }
+    }
+
+    /// Bytes shipped: the module, or all the script's files.
+    pub fn size(&self) -> u64 {
+        match self {
+            Artifact::Module(bytes) => bytes.len() as u64,
+            Artifact::Script(files) => files.size(),
+        }
+    }
+
+    /// What it is, for messages: `module`, `jsonnet script`, `js script`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Artifact::Module(_) => "module",
+            Artifact::Script(files) => match files.language {
+                crate::script::Language::Jsonnet => "jsonnet script",
+                crate::script::Language::Js => "js script",
+            },
+        }
+    }
+}
+
 /// What became of a source's latest change to a hook, published by the registry for sources
 /// that report back to where the hook came from (Kubernetes Events on a ConfigMap).
 #[derive(Clone, Debug)]
@@ -56,6 +95,8 @@ pub struct LoadOutcome {
 /// A version that now serves.
 #[derive(Clone, Debug)]
 pub struct Loaded {
+    /// `module` or `LANGUAGE script` (see [`Artifact::kind`]).
+    pub kind: &'static str,
     pub digest: Digest,
     pub size: u64,
 }
