@@ -11,6 +11,9 @@ use bytes::Bytes;
 use clap::{Args, Parser, Subcommand};
 
 use crate::abi;
+use crate::adapters::ScriptSupport;
+use crate::admission::Admission;
+use crate::configmap_manifest::Content;
 use crate::digest::Digest;
 use crate::engine::{Runtime, RuntimeConfig};
 use crate::invoke::{self, Call, Failure, HookFailure};
@@ -18,8 +21,9 @@ use crate::metrics::Metrics;
 use crate::module_cache::{MemoryTier, ModuleCache};
 use crate::options::{HookOptions, Limits, parse_bytes};
 use crate::protocol::{self, HookKind, RequestShape};
+use crate::script::ScriptStore;
 use crate::server::{ConfigMapConfig, ServeConfig};
-use crate::source::configmap;
+use crate::source::{Artifact, configmap, directory};
 
 #[derive(Parser)]
 #[command(
@@ -210,9 +214,11 @@ fn default_cache_dir() -> PathBuf {
 
 #[derive(Args)]
 pub struct ConfigMapArgs {
-    /// The hook module
+    /// The hook: a module (NAME.wasm), a script (NAME.jsonnet, NAME.js) or a directory holding
+    /// hook.jsonnet or hook.js
     module: PathBuf,
-    /// The ConfigMap's name, which is the hook's name [default: the module's file name]
+    /// The ConfigMap's name, which is the hook's name [default: the file name without its
+    /// extension]
     #[arg(long)]
     name: Option<String>,
     /// The ConfigMap's namespace [default: none, so `kubectl apply -n` decides]
@@ -242,18 +248,24 @@ pub fn configmap(args: ConfigMapArgs) -> anyhow::Result<()> {
     if let Some(namespace) = &args.namespace {
         check_namespace(namespace)?;
     }
-    let bytes = read_module(&args.module)?;
-    let runtime = Runtime::new(&RuntimeConfig { max_instances: 1 })?;
-    wasmtime::Module::validate(runtime.engine(), &bytes).map_err(|err| {
-        anyhow::anyhow!(
-            "{}: not a valid WebAssembly module: {err:#}",
-            args.module.display()
-        )
-    })?;
+    let artifact = directory::artifact_at(&args.module).map_err(anyhow::Error::msg)?;
+    if let Artifact::Module(bytes) = &artifact {
+        let runtime = Runtime::new(&RuntimeConfig { max_instances: 1 })?;
+        wasmtime::Module::validate(runtime.engine(), bytes).map_err(|err| {
+            anyhow::anyhow!(
+                "{}: not a valid WebAssembly module: {err:#}",
+                args.module.display()
+            )
+        })?;
+    }
+    let content = match &artifact {
+        Artifact::Module(bytes) => Content::Module(bytes),
+        Artifact::Script(files) => Content::Script(files),
+    };
     let text = crate::configmap_manifest::manifest(&crate::configmap_manifest::ManifestSpec {
         name: &name,
         namespace: args.namespace.as_deref(),
-        module: &bytes,
+        content,
         gzip: args.gzip,
         options: &args.options,
     })
@@ -264,15 +276,22 @@ pub fn configmap(args: ConfigMapArgs) -> anyhow::Result<()> {
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// The hook module
+    /// The hook: a module (NAME.wasm), a script (NAME.jsonnet, NAME.js) or a directory holding
+    /// hook.jsonnet or hook.js
     module: PathBuf,
     /// Which hook: sync, finalize or customize
     hook: HookKind,
     /// The request body (metacontroller's JSON); read from stdin when absent
     request: Option<PathBuf>,
-    /// The hook name passed as argv[0] [default: the module's file name without .wasm]
+    /// The hook name passed as argv[0] [default: the file name without its extension]
     #[arg(long)]
     name: Option<String>,
+    /// Directory holding the script adapters (jsonnet.wasm, js.wasm), for a script hook
+    #[arg(long, value_name = "DIR", env = "HOOKSERVER_ADAPTERS")]
+    adapters: Option<PathBuf>,
+    /// Directory for precompiled modules, so the next run skips compiling [default: as serve]
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -284,7 +303,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         Some(name) => name,
         None => file_stem(&args.module)?,
     };
-    let bytes = read_module(&args.module)?;
+    let artifact = directory::artifact_at(&args.module).map_err(anyhow::Error::msg)?;
     let body = match &args.request {
         Some(path) => {
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?
@@ -300,15 +319,31 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let shape = RequestShape::inspect(args.hook, &body).context("bad request")?;
 
     let runtime = Runtime::new(&RuntimeConfig { max_instances: 1 })?;
+    let cache_dir = args.cache_dir.unwrap_or_else(default_cache_dir);
     let modules = ModuleCache::new(
         runtime.clone(),
         MemoryTier {
             capacity: u64::MAX,
             idle: crate::module_cache::MAX_IDLE,
         },
-        None,
+        Some(&cache_dir),
         Arc::new(Metrics::default()),
     )?;
+    let (bytes, script) = match artifact {
+        Artifact::Module(bytes) => (bytes, None),
+        Artifact::Script(files) => {
+            let scripts = ScriptSupport::new(
+                args.adapters,
+                ScriptStore::new(None)?,
+                Arc::new(Admission::new(1, 0)),
+            );
+            let adapter = scripts
+                .adapter(files.language)
+                .map_err(anyhow::Error::msg)?;
+            let dir = scripts.materialize(files).map_err(anyhow::Error::msg)?;
+            (adapter, Some(dir))
+        }
+    };
     let module = modules
         .prepare(&bytes)
         .map_err(|err| anyhow::anyhow!("{}: {err}", args.module.display()))?
@@ -320,7 +355,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         .block_on(invoke::invoke(
             &runtime,
             &module.pre,
-            Call::hook(&name, args.hook, Bytes::from(body), &options.limits, None),
+            Call::hook(
+                &name,
+                args.hook,
+                Bytes::from(body),
+                &options.limits,
+                script.as_deref(),
+            ),
         ))
         .and_then(
             |output| match protocol::check_output(shape, options.strict, &output.stdout) {

@@ -1,4 +1,5 @@
-//! `hookserver configmap`: a ready-to-apply ConfigMap manifest carrying a hook module.
+//! `hookserver configmap`: a ready-to-apply ConfigMap manifest carrying a hook module or
+//! script.
 //!
 //! The manifest is written by hand rather than through a YAML library: its shape is fixed, and
 //! every value that is not a plain name is emitted as a JSON string, which YAML reads as a
@@ -9,6 +10,7 @@ use std::io::Write as _;
 use base64::Engine as _;
 
 use crate::options::HookOptions;
+use crate::script::ScriptFiles;
 use crate::source::configmap::{ANNOTATION_PREFIX, DEFAULT_SELECTOR, MODULE_GZ_KEY, MODULE_KEY};
 
 /// The API server refuses a ConfigMap whose data and binaryData add up to more than this.
@@ -18,11 +20,19 @@ pub const MAX_CONFIGMAP_DATA: usize = 1 << 20;
 pub struct ManifestSpec<'a> {
     pub name: &'a str,
     pub namespace: Option<&'a str>,
-    pub module: &'a [u8],
-    /// Compress even when the plain module would fit.
+    pub content: Content<'a>,
+    /// Compress even when the plain module would fit (modules only).
     pub gzip: bool,
     /// `KEY=VALUE` hook options, validated, written as `hookserver.io/KEY` annotations.
     pub options: &'a [(String, String)],
+}
+
+/// What the hook is.
+pub enum Content<'a> {
+    Module(&'a [u8]),
+    /// A script: its entry becomes data key `hook.jsonnet` or `hook.js`, the other files keep
+    /// their names.
+    Script(&'a ScriptFiles),
 }
 
 /// Why no manifest could be written.
@@ -34,6 +44,11 @@ pub enum ManifestError {
          from a directory with --modules"
     )]
     TooLarge { module: usize, compressed: usize },
+    #[error(
+        "the script's files take {0} bytes, over the {MAX_CONFIGMAP_DATA} bytes a ConfigMap \
+         holds: serve it from a directory with --modules"
+    )]
+    ScriptTooLarge(usize),
     #[error("cannot compress the module: {0}")]
     Compress(#[from] std::io::Error),
     #[error("{0}")]
@@ -48,17 +63,9 @@ pub fn manifest(spec: &ManifestSpec<'_>) -> Result<String, ManifestError> {
         .with_overrides(pairs)
         .map_err(|err| ManifestError::Option(err.to_string()))?;
 
-    let (key, payload) = if spec.gzip || spec.module.len() > MAX_CONFIGMAP_DATA {
-        let compressed = gzip(spec.module)?;
-        if compressed.len() > MAX_CONFIGMAP_DATA {
-            return Err(ManifestError::TooLarge {
-                module: spec.module.len(),
-                compressed: compressed.len(),
-            });
-        }
-        (MODULE_GZ_KEY, compressed)
-    } else {
-        (MODULE_KEY, spec.module.to_vec())
+    let payload = match spec.content {
+        Content::Module(module) => module_payload(module, spec.gzip)?,
+        Content::Script(files) => script_payload(files)?,
     };
     let (label_key, label_value) = DEFAULT_SELECTOR
         .split_once('=')
@@ -80,9 +87,68 @@ pub fn manifest(spec: &ManifestSpec<'_>) -> Result<String, ManifestError> {
             out.push_str(&format!("    {ANNOTATION_PREFIX}{key}: {}\n", quote(value)));
         }
     }
-    let encoded = base64::engine::general_purpose::STANDARD.encode(&payload);
-    out.push_str(&format!("binaryData:\n  {key}: {encoded}\n"));
+    if !payload.text.is_empty() {
+        out.push_str("data:\n");
+        for (key, text) in &payload.text {
+            out.push_str(&format!("  {key}: {}\n", quote(text)));
+        }
+    }
+    if !payload.binary.is_empty() {
+        out.push_str("binaryData:\n");
+        for (key, bytes) in &payload.binary {
+            let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+            out.push_str(&format!("  {key}: {encoded}\n"));
+        }
+    }
     Ok(out)
+}
+
+/// The ConfigMap's `data` (text) and `binaryData` entries.
+#[derive(Default)]
+struct Payload {
+    text: Vec<(String, String)>,
+    binary: Vec<(String, Vec<u8>)>,
+}
+
+fn module_payload(module: &[u8], gzip_anyway: bool) -> Result<Payload, ManifestError> {
+    let (key, bytes) = if gzip_anyway || module.len() > MAX_CONFIGMAP_DATA {
+        let compressed = gzip(module)?;
+        if compressed.len() > MAX_CONFIGMAP_DATA {
+            return Err(ManifestError::TooLarge {
+                module: module.len(),
+                compressed: compressed.len(),
+            });
+        }
+        (MODULE_GZ_KEY, compressed)
+    } else {
+        (MODULE_KEY, module.to_vec())
+    };
+    Ok(Payload {
+        text: Vec::new(),
+        binary: vec![(key.to_string(), bytes)],
+    })
+}
+
+/// Text files go to `data` (readable in `kubectl get -o yaml`), anything else to
+/// `binaryData`; the server reads both back as the script's files.
+fn script_payload(files: &ScriptFiles) -> Result<Payload, ManifestError> {
+    let size = files.size() as usize;
+    if size > MAX_CONFIGMAP_DATA {
+        return Err(ManifestError::ScriptTooLarge(size));
+    }
+    let mut payload = Payload::default();
+    for (name, bytes) in &files.files {
+        let key = if *name == files.entry {
+            files.language.entry_file().to_string()
+        } else {
+            name.clone()
+        };
+        match std::str::from_utf8(bytes) {
+            Ok(text) => payload.text.push((key, text.to_string())),
+            Err(_) => payload.binary.push((key, bytes.clone())),
+        }
+    }
+    Ok(payload)
 }
 
 fn quote(value: &str) -> String {
@@ -104,7 +170,7 @@ mod tests {
         ManifestSpec {
             name: "hello",
             namespace: Some("hookserver"),
-            module,
+            content: Content::Module(module),
             gzip: false,
             options,
         }
@@ -166,5 +232,37 @@ mod tests {
             err.to_string().contains("unknown option \"timout\""),
             "{err}"
         );
+    }
+
+    #[test]
+    fn scripts_become_data_with_the_entry_renamed() {
+        let files = ScriptFiles::new(
+            crate::script::Language::Jsonnet,
+            "catset.jsonnet".to_string(),
+            [
+                (
+                    "catset.jsonnet",
+                    &b"local lib = import 'lib.libsonnet';\n{\"a\": 1}"[..],
+                ),
+                ("lib.libsonnet", b"{}"),
+                ("blob.bin", b"\xff\x00"),
+            ]
+            .into_iter()
+            .map(|(name, bytes)| (name.to_string(), bytes.to_vec()))
+            .collect(),
+        )
+        .expect("script");
+        let text = manifest(&ManifestSpec {
+            content: Content::Script(&files),
+            ..spec(b"", &[])
+        })
+        .expect("manifest");
+        assert!(
+            text.contains(
+                "data:\n  hook.jsonnet: \"local lib = import 'lib.libsonnet';\\n{\\\"a\\\": 1}\"\n  lib.libsonnet: \"{}\"\n"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("binaryData:\n  blob.bin: /wA=\n"), "{text}");
     }
 }

@@ -130,6 +130,32 @@ fn find_hooks(dir: &Path) -> std::io::Result<BTreeMap<String, Form>> {
         .collect())
 }
 
+/// The hook at `path` read as the directory source would read it: a module (`.wasm`), a
+/// script (`.jsonnet` with the `*.libsonnet` beside it, `.js`) or a script directory.
+pub fn artifact_at(path: &Path) -> Result<Artifact, String> {
+    let form = if path.is_dir() {
+        script_directory(path).ok_or_else(|| {
+            format!(
+                "{} holds neither {} nor {}",
+                path.display(),
+                Language::Jsonnet.entry_file(),
+                Language::Js.entry_file()
+            )
+        })?
+    } else {
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+        let name = file_name(path).to_string();
+        find_hooks(parent.unwrap_or(Path::new(".")))
+            .map_err(|err| format!("cannot list the directory of {}: {err}", path.display()))?
+            .into_values()
+            .find(|form| file_name(&form.origin()) == name)
+            .unwrap_or_else(|| Form::Module(path.to_path_buf()))
+    };
+    read_artifact(&form).map_err(|err| match err {
+        ReadError::Io(message) | ReadError::Invalid(message) => message,
+    })
+}
+
 /// `DIR/NAME/` is a script hook when it holds `hook.jsonnet` or `hook.js`.
 fn script_directory(path: &Path) -> Option<Form> {
     let language = Language::ALL
