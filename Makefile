@@ -3,13 +3,14 @@
 CARGO       ?= cargo
 WASM_TARGET := wasm32-wasip1
 HOOKS_DIR   := target/hooks
+ADAPTERS_DIR := target/adapters
 LISTEN      ?= 127.0.0.1:8080
 # Every crate under examples/ builds hooks: each binary NAME becomes target/hooks/NAME.wasm.
 EXAMPLES    := $(patsubst examples/%/Cargo.toml,%,$(wildcard examples/*/Cargo.toml))
 
-.PHONY: all setup hooks other-languages kube-apiserver conformance build run test lint doc clean
+.PHONY: all setup hooks adapters other-languages kube-apiserver conformance build run test lint doc clean
 
-all: build hooks
+all: build hooks adapters
 
 ## setup: install what the build needs and is missing (Rust target and components).
 setup:
@@ -22,10 +23,23 @@ hooks: setup
 	$(CARGO) build --profile hook --target $(WASM_TARGET) $(addprefix -p ,$(EXAMPLES))
 	@mkdir -p $(HOOKS_DIR)
 	@# Every binary of an example crate is a hook (a crate may ship several).
-	@for wasm in $$(ls target/$(WASM_TARGET)/hook/*.wasm | grep -v '/fixture-'); do \
+	@# Not the conformance fixtures, nor the script adapters (`make adapters` places those).
+	@for wasm in $$(ls target/$(WASM_TARGET)/hook/*.wasm | grep -v -e '/fixture-' -e '/jsonnet.wasm' -e '/js.wasm'); do \
 		cp $$wasm $(HOOKS_DIR)/; \
 		printf '  %-40s %7d bytes\n' "$(HOOKS_DIR)/$$(basename $$wasm)" $$(wc -c < $$wasm); \
 	done
+	@# The example scripts are hooks too, run by the adapters.
+	@cp examples/scripts/jsonnet/*.jsonnet examples/scripts/jsonnet/*.libsonnet \
+		examples/scripts/js/*.js $(HOOKS_DIR)/
+
+## adapters: build the script adapters (jsonnet.wasm, js.wasm) into target/adapters; the JS
+## one embeds QuickJS, whose C build installs clang and wasi-libc when missing.
+adapters: setup
+	$(CARGO) build --profile hook --target $(WASM_TARGET) -p jsonnet-adapter
+	@mkdir -p $(ADAPTERS_DIR)
+	@cp target/$(WASM_TARGET)/hook/jsonnet.wasm $(ADAPTERS_DIR)/
+	@printf '  %-40s %7d bytes\n' $(ADAPTERS_DIR)/jsonnet.wasm $$(wc -c < $(ADAPTERS_DIR)/jsonnet.wasm)
+	adapters/js/build.sh $(ADAPTERS_DIR)
 
 ## other-languages: build the C, Go and AssemblyScript example hooks (installs their toolchains).
 other-languages:
@@ -40,7 +54,7 @@ kube-apiserver:
 	hookserver/tests/kube/build-apiserver.sh >/dev/null
 
 ## conformance: run the conformance suite against hookserver and the reference webhook.
-conformance: hooks
+conformance: hooks adapters
 	$(CARGO) build -p hookserver -p conformance
 	$(CARGO) build --profile hook --target $(WASM_TARGET) -p conformance-fixtures
 	conformance/run.sh
@@ -48,15 +62,16 @@ conformance: hooks
 build:
 	$(CARGO) build --release -p hookserver
 
-## run: build the example hooks and serve them from target/hooks.
-run: hooks build
+## run: build the example hooks and script adapters, and serve them from target/hooks.
+run: hooks adapters build
 	@echo
 	@echo "Try a sync request (from another terminal):"
 	@echo "  curl -s -X POST -H 'Content-Type: application/json' \\"
 	@echo "    --data @examples/hello-world/requests/sync.json http://$(LISTEN)/hooks/hello-world/sync"
 	@echo "Hooks being served: curl -s http://$(LISTEN)/hooks"
 	@echo
-	./target/release/hookserver serve --modules $(HOOKS_DIR) --listen $(LISTEN) --cache-dir target/hook-cache
+	./target/release/hookserver serve --modules $(HOOKS_DIR) --adapters $(ADAPTERS_DIR) \
+		--listen $(LISTEN) --cache-dir target/hook-cache
 
 ## lint: formatting and clippy, warnings are errors.
 lint: setup
@@ -68,7 +83,7 @@ doc:
 	RUSTDOCFLAGS='-D warnings' $(CARGO) doc --workspace --no-deps
 
 ## test: install what is missing, build everything, run every test (Kubernetes tests included).
-test: setup hooks other-languages kube-apiserver lint doc
+test: setup hooks adapters other-languages kube-apiserver lint doc
 	$(CARGO) test --workspace
 	$(MAKE) conformance
 

@@ -1,0 +1,1 @@
+exports.sawA = require('./cycle-a').early;

@@ -1,0 +1,1 @@
+module.exports = { sync: async () => ({ status: 200, body: {} }) };

@@ -1,0 +1,1 @@
+module.exports = () => Promise.reject('a plain string reason');

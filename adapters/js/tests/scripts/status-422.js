@@ -1,0 +1,1 @@
+module.exports = async () => ({ status: 422, body: { reason: 'parent.spec.replicas is negative' } });

@@ -1,0 +1,4 @@
+// A syntax error on line 3.
+module.exports = async function (context) {
+  let x = ;
+};

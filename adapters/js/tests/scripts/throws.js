@@ -1,0 +1,3 @@
+module.exports = function (context) {
+  throw new TypeError('the hook broke on purpose');
+};
