@@ -28,6 +28,19 @@ pub fn example_hook(name: &str) -> Vec<u8> {
     })
 }
 
+/// The script adapters built by `make adapters`.
+pub fn adapters_dir() -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/adapters");
+    for adapter in ["jsonnet.wasm", "js.wasm"] {
+        assert!(
+            dir.join(adapter).is_file(),
+            "{} is missing; build the script adapters first with `make adapters`",
+            dir.join(adapter).display()
+        );
+    }
+    dir
+}
+
 /// A module from tests/wasm/NAME.wat.
 pub fn wat_module(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -118,6 +131,11 @@ impl ModuleDir {
     /// Writes NAME.wasm atomically (as a deployment tool would).
     pub fn put(&self, name: &str, bytes: &[u8]) {
         self.write_atomically(&format!("{name}.wasm"), bytes);
+    }
+
+    /// Writes any file (a script, a library) atomically.
+    pub fn put_file(&self, file: &str, bytes: &[u8]) {
+        self.write_atomically(file, bytes);
     }
 
     /// Writes NAME.toml, the hook's options.

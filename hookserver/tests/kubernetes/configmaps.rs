@@ -294,3 +294,71 @@ fn hooks_keep_serving_through_an_api_server_restart_and_changes_after_it_arrive(
         .collect();
     assert_eq!(names, ["two"]);
 }
+
+#[test]
+fn script_configmaps_serve_through_the_adapters_and_refuse_syntax_errors() {
+    let cluster = Cluster::shared();
+    let ns = cluster.namespace("scripts");
+    // A jsonnet hook of two files, shipped the way a user would: `hookserver configmap`.
+    let dir = tempfile::tempdir().expect("dir");
+    let script = dir.path().join("greeter.jsonnet");
+    std::fs::write(
+        &script,
+        "local lib = import 'lib.libsonnet';\n\
+         function(request) { status: { greeting: lib.greet(request.parent.spec.who) }, children: [] }\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("lib.libsonnet"),
+        "{ greet(who):: 'Hello, ' + who + '!' }\n",
+    )
+    .expect("write");
+    let apply = |path: &std::path::Path| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_hookserver"))
+            .arg("configmap")
+            .arg(path)
+            .output()
+            .expect("hookserver configmap");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let manifest = String::from_utf8(output.stdout).expect("UTF-8");
+        assert!(manifest.contains("  hook.jsonnet: "), "{manifest}");
+        cluster.kubectl_stdin(&["apply", "-n", &ns, "-f", "-"], &manifest);
+    };
+    apply(&script);
+
+    let adapters = crate::common::adapters_dir();
+    let server = serve_configmaps(
+        &cluster.admin_kubeconfig(),
+        &[
+            "--namespace",
+            &ns,
+            "--adapters",
+            adapters.to_str().expect("utf-8"),
+        ],
+    );
+    server.wait_ready();
+    let request = r#"{"parent":{"metadata":{"name":"p"},"spec":{"who":"Ada"}},"children":{}}"#;
+    let greeting = |server: &crate::common::Server| {
+        let response = server.post("/hooks/greeter/sync", request);
+        assert_eq!(response.status(), 200);
+        let value: serde_json::Value = response.json().expect("JSON");
+        value["status"]["greeting"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(greeting(&server), "Hello, Ada!");
+    let status = server.hook_status("greeter").expect("listed");
+    assert_eq!(status["adapter"]["language"], "jsonnet", "{status}");
+    wait_for_event(cluster, &ns, "greeter", "Loaded", "serves jsonnet script");
+
+    // A syntax error is refused where the user looks: an Event, and the old one serves.
+    std::fs::write(&script, "function(request) { status: {,\n").expect("write");
+    apply(&script);
+    wait_for_event(cluster, &ns, "greeter", "LoadFailed", "hook.jsonnet");
+    assert_eq!(greeting(&server), "Hello, Ada!");
+}
