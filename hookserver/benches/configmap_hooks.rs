@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use cluster::Cluster;
 use common::{Server, digest, example_hook, hello_request, variant};
-use hookserver::configmap_manifest::{ManifestSpec, manifest};
+use hookserver::configmap_manifest::{Content, ManifestSpec, manifest};
 
 const HOOKS: usize = 100;
 const UPDATES: usize = 20;
@@ -33,7 +33,7 @@ fn main() {
         let text = manifest(&ManifestSpec {
             name: &name,
             namespace: Some(&ns),
-            module: &variant(&hello, &name),
+            content: Content::Module(&variant(&hello, &name)),
             gzip: false,
             options: &[],
         })
@@ -79,7 +79,7 @@ fn main() {
         let text = manifest(&ManifestSpec {
             name: "hook-000",
             namespace: Some(&ns),
-            module: &module,
+            content: Content::Module(&module),
             gzip: false,
             options: &[],
         })
