@@ -329,10 +329,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         Some(&cache_dir),
         Arc::new(Metrics::default()),
     )?;
+    // Lives as long as the call: dropping it removes the script's files.
+    let scripts;
     let (bytes, script) = match artifact {
         Artifact::Module(bytes) => (bytes, None),
         Artifact::Script(files) => {
-            let scripts = ScriptSupport::new(
+            scripts = ScriptSupport::new(
                 args.adapters,
                 ScriptStore::new(None)?,
                 Arc::new(Admission::new(1, 0)),
