@@ -1,0 +1,279 @@
+//! Script hooks: what the adapters cost, and what sharing one adapter saves.
+//!
+//! 1. Each adapter's compile time (once per server; the disk cache makes it once per
+//!    machine).
+//! 2. In-process cost of one call (fresh instance, run, drop) of the example scripts beside
+//!    their Rust ports, on the ports' sample requests.
+//! 3. The release server's RSS serving one script hook, then 100 distinct script hooks of
+//!    the same language (each copy differs by a comment, so no two share a digest), after
+//!    start and after calling each once.
+//!
+//! `make hooks adapters && cargo build --release -p hookserver && cargo bench -p hookserver --bench script_hooks`
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hookserver::engine::{Runtime, RuntimeConfig};
+use hookserver::invoke::{Call, invoke};
+use hookserver::metrics::Metrics;
+use hookserver::module_cache::{MAX_IDLE, MemoryTier, ModuleCache, Provenance};
+use hookserver::options::Limits;
+use hookserver::protocol::HookKind;
+use hookserver::script::ScriptStore;
+use hookserver::source::Artifact;
+use hookserver::source::directory::artifact_at;
+
+const CALLS: usize = 1_000;
+const HOOKS: usize = 100;
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let adapters = root.join("target/adapters");
+    let runtime = Runtime::new(&RuntimeConfig { max_instances: 4 }).expect("runtime");
+    let cache = ModuleCache::new(
+        runtime.clone(),
+        MemoryTier {
+            capacity: 1 << 30,
+            idle: MAX_IDLE,
+        },
+        None,
+        Arc::new(Metrics::default()),
+    )
+    .expect("module cache");
+
+    println!("adapter compile time (cranelift, this machine):");
+    for adapter in ["jsonnet.wasm", "js.wasm"] {
+        let bytes = std::fs::read(adapters.join(adapter))
+            .unwrap_or_else(|_| panic!("target/adapters/{adapter}: run `make adapters` first"));
+        let prepared = cache.prepare(&bytes).expect("adapter compiles");
+        let Provenance::Compiled(took) = prepared.provenance else {
+            panic!("{adapter} was not compiled");
+        };
+        println!("  {adapter:<14} {:>9} bytes  {took:.2?}", bytes.len());
+    }
+
+    println!("\ninstantiate + run + drop, {CALLS} calls each (p50 / p90 / p99):");
+    let store = ScriptStore::new(None).expect("script store");
+    let cases = [
+        (
+            "hello-world",
+            "examples/scripts/jsonnet/hello-world-jsonnet.jsonnet",
+            "sync.json",
+        ),
+        (
+            "hello-world",
+            "examples/scripts/js/hello-world-js.js",
+            "sync.json",
+        ),
+        (
+            "catset",
+            "examples/scripts/jsonnet/catset-jsonnet.jsonnet",
+            "sync.json",
+        ),
+        (
+            "service-per-pod",
+            "examples/scripts/js/service-per-pod-js.js",
+            "sync.json",
+        ),
+        (
+            "bluegreen",
+            "examples/scripts/js/bluegreen-js.js",
+            "sync.json",
+        ),
+    ];
+    let mut ports_done = Vec::new();
+    for (port, script, request) in cases {
+        let body = Bytes::from(
+            std::fs::read(
+                root.join("examples")
+                    .join(port)
+                    .join("requests")
+                    .join(request),
+            )
+            .expect("request"),
+        );
+        if !ports_done.contains(&port) {
+            ports_done.push(port);
+            let module = std::fs::read(root.join("target/hooks").join(format!("{port}.wasm")))
+                .expect("run `make hooks` first");
+            let loaded = cache.prepare(&module).expect("port loads").module;
+            let samples = time_calls(&runtime, &loaded.pre, port, &body, None);
+            report(&format!("{port} (Rust module)"), &samples);
+        }
+        let Artifact::Script(files) = artifact_at(&root.join(script)).expect("script") else {
+            panic!("{script} is not a script");
+        };
+        let language = files.language;
+        let adapter = std::fs::read(adapters.join(language.adapter_file())).expect("adapter");
+        let loaded = cache.prepare(&adapter).expect("adapter").module;
+        let dir = store.materialize(files).expect("script files");
+        let samples = time_calls(&runtime, &loaded.pre, port, &body, Some(&dir));
+        report(&format!("{port} ({language} script)"), &samples);
+    }
+
+    println!("\nserver RSS (release build), {HOOKS} distinct script hooks of one language:");
+    let binary = root.join("target/release/hookserver");
+    assert!(
+        binary.exists(),
+        "run `cargo build --release -p hookserver` first"
+    );
+    for (script, library) in [
+        (
+            "examples/scripts/jsonnet/hello-world-jsonnet.jsonnet",
+            Some("examples/scripts/jsonnet/hooks.libsonnet"),
+        ),
+        ("examples/scripts/js/hello-world-js.js", None),
+    ] {
+        let source = std::fs::read_to_string(root.join(script)).expect("script");
+        let extension = Path::new(script)
+            .extension()
+            .and_then(|e| e.to_str())
+            .expect("ext");
+        let request = std::fs::read_to_string(root.join("examples/hello-world/requests/sync.json"))
+            .expect("request");
+        for count in [1, HOOKS] {
+            let dir = tempfile::tempdir().expect("hooks dir");
+            if let Some(library) = library {
+                std::fs::copy(root.join(library), dir.path().join("hooks.libsonnet"))
+                    .expect("library");
+            }
+            for i in 0..count {
+                std::fs::write(
+                    dir.path().join(format!("hello-{i}.{extension}")),
+                    format!("{source}\n// copy {i}\n"),
+                )
+                .expect("script");
+            }
+            let cache = tempfile::tempdir().expect("cache");
+            // Warm the disk cache first, so that start-up measures serving, not compiling.
+            drop(Server::start(&binary, dir.path(), &adapters, cache.path()));
+            let started = Instant::now();
+            let server = Server::start(&binary, dir.path(), &adapters, cache.path());
+            let ready_in = started.elapsed();
+            let at_start = server.rss_mib();
+            let client = reqwest::blocking::Client::new();
+            for i in 0..count {
+                let response = client
+                    .post(format!("{}/hooks/hello-{i}/sync", server.url))
+                    .header("content-type", "application/json")
+                    .body(request.clone())
+                    .send()
+                    .expect("call");
+                assert_eq!(
+                    response.status(),
+                    200,
+                    "{}",
+                    response.text().unwrap_or_default()
+                );
+            }
+            let after_calls = server.rss_mib();
+            println!(
+                "  {extension:<8} {count:>3} hook(s): ready in {ready_in:>8.1?} (warm disk cache), \
+                 RSS at start {at_start:>6.1} MiB, after calling each once {after_calls:>6.1} MiB"
+            );
+        }
+    }
+}
+
+fn time_calls(
+    runtime: &Runtime,
+    pre: &wasmtime::InstancePre<hookserver::engine::HostState>,
+    name: &str,
+    body: &Bytes,
+    script: Option<&hookserver::script::ScriptDir>,
+) -> Vec<Duration> {
+    let limits = Limits::default();
+    let executor = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("tokio");
+    let mut samples = Vec::with_capacity(CALLS);
+    for i in 0..CALLS + CALLS / 10 {
+        let started = Instant::now();
+        let output = executor
+            .block_on(invoke(
+                runtime,
+                pre,
+                Call::hook(name, HookKind::Sync, body.clone(), &limits, script),
+            ))
+            .unwrap_or_else(|failure| panic!("{name}: {failure:?}"));
+        let elapsed = started.elapsed();
+        assert!(!output.stdout.is_empty());
+        if i >= CALLS / 10 {
+            samples.push(elapsed);
+        }
+    }
+    samples.sort();
+    samples
+}
+
+fn report(label: &str, samples: &[Duration]) {
+    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
+    println!(
+        "  {label:<36} {:>9.1?} {:>9.1?} {:>9.1?}",
+        at(0.50),
+        at(0.90),
+        at(0.99)
+    );
+}
+
+/// The release server on an ephemeral port, killed on drop.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(binary: &Path, hooks: &Path, adapters: &PathBuf, cache: &Path) -> Server {
+        let mut child = Command::new(binary)
+            .args(["serve", "--listen", "127.0.0.1:0", "--modules"])
+            .arg(hooks)
+            .arg("--adapters")
+            .arg(adapters)
+            .arg("--cache-dir")
+            .arg(cache)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start hookserver");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("address line");
+        let url = line
+            .trim()
+            .trim_start_matches("hookserver listening on ")
+            .to_string();
+        let client = reqwest::blocking::Client::new();
+        while client
+            .get(format!("{url}/readyz"))
+            .send()
+            .map_or(true, |r| r.status() != 200)
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Server { child, url }
+    }
+
+    fn rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("/proc status");
+        let kib: f64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS");
+        kib / 1024.0
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
