@@ -21,7 +21,7 @@ pub const GUEST_DIR: &str = "/hook";
 /// a directory hook gets more room, but a script this big is a mistake, not a hook.
 pub const MAX_SCRIPT_BYTES: u64 = 8 << 20;
 
-/// The argv[1] that asks an adapter to check a script without running it (load time).
+/// The `argv[1]` that asks an adapter to check a script without running it (load time).
 pub const CHECK_VERB: &str = "check";
 
 /// A scripting language with an adapter.
