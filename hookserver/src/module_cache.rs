@@ -130,14 +130,27 @@ impl ModuleCache {
     }
 
     /// Compiles (or finds) the module for `bytes`. Used when a source adds or changes a hook.
+    ///
+    /// A module found in the disk cache is checked (deserialized and linked, so a corrupt or
+    /// stale artifact is replaced by compiling `bytes` now, while they are at hand) but not
+    /// kept in memory: it joins the memory tier on its first call, like a module that was
+    /// evicted while idle. So a restart with many cached hooks costs no memory for the ones
+    /// that are never called.
     pub fn prepare(&self, bytes: &[u8]) -> Result<Prepared, Arc<LoadError>> {
         let digest = Digest::of(bytes);
+        if self.memory.get(&digest).is_none()
+            && let Some(module) = self.load_from_disk(&digest)
+        {
+            let module = self.link(digest, module).map_err(Arc::new)?;
+            self.metrics.module_lookup("disk");
+            return Ok(Prepared {
+                module,
+                provenance: Provenance::Disk,
+                persisted: true,
+            });
+        }
         let provenance = Cell::new(Provenance::Memory);
         let module = self.memory.try_get_with(digest, || {
-            if let Some(module) = self.load_from_disk(&digest) {
-                provenance.set(Provenance::Disk);
-                return self.link(digest, module);
-            }
             let started = Instant::now();
             let module =
                 Module::new(self.runtime.engine(), bytes).map_err(|err| LoadError::Invalid {
