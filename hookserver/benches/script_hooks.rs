@@ -10,9 +10,10 @@
 //!
 //! `make hooks adapters && cargo build --release -p hookserver && cargo bench -p hookserver --bench script_hooks`
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::ffi::OsStr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,7 +32,7 @@ const CALLS: usize = 1_000;
 const HOOKS: usize = 100;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = support::root();
     let adapters = root.join("target/adapters");
     let runtime = Runtime::new(&RuntimeConfig { max_instances: 4 }).expect("runtime");
     let cache = ModuleCache::new(
@@ -150,11 +151,19 @@ fn main() {
             }
             let cache = tempfile::tempdir().expect("cache");
             // Warm the disk cache first, so that start-up measures serving, not compiling.
-            drop(Server::start(&binary, dir.path(), &adapters, cache.path()));
+            let args = [
+                OsStr::new("--modules"),
+                dir.path().as_os_str(),
+                OsStr::new("--adapters"),
+                adapters.as_os_str(),
+                OsStr::new("--cache-dir"),
+                cache.path().as_os_str(),
+            ];
+            drop(support::Backend::hookserver(&args));
             let started = Instant::now();
-            let server = Server::start(&binary, dir.path(), &adapters, cache.path());
+            let server = support::Backend::hookserver(&args);
             let ready_in = started.elapsed();
-            let at_start = server.rss_mib();
+            let at_start = support::rss_mib(server.pid());
             let client = reqwest::blocking::Client::new();
             for i in 0..count {
                 let response = client
@@ -170,7 +179,7 @@ fn main() {
                     response.text().unwrap_or_default()
                 );
             }
-            let after_calls = server.rss_mib();
+            let after_calls = support::rss_mib(server.pid());
             println!(
                 "  {extension:<8} {count:>3} hook(s): ready in {ready_in:>8.1?} (warm disk cache), \
                  RSS at start {at_start:>6.1} MiB, after calling each once {after_calls:>6.1} MiB"
@@ -219,61 +228,4 @@ fn report(label: &str, samples: &[Duration]) {
         at(0.90),
         at(0.99)
     );
-}
-
-/// The release server on an ephemeral port, killed on drop.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(binary: &Path, hooks: &Path, adapters: &PathBuf, cache: &Path) -> Server {
-        let mut child = Command::new(binary)
-            .args(["serve", "--listen", "127.0.0.1:0", "--modules"])
-            .arg(hooks)
-            .arg("--adapters")
-            .arg(adapters)
-            .arg("--cache-dir")
-            .arg(cache)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start hookserver");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("address line");
-        let url = line
-            .trim()
-            .trim_start_matches("hookserver listening on ")
-            .to_string();
-        let client = reqwest::blocking::Client::new();
-        while client
-            .get(format!("{url}/readyz"))
-            .send()
-            .map_or(true, |r| r.status() != 200)
-        {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        Server { child, url }
-    }
-
-    fn rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("/proc status");
-        let kib: f64 = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS");
-        kib / 1024.0
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
