@@ -5,7 +5,8 @@
 //!   request; `call/EXAMPLE/native`: the same hook function called natively (parse, hook,
 //!   serialize), the floor any runtime is measured against.
 //! - `module_cache/hit`, `module_cache/disk`: finding a compiled module in memory, or loading
-//!   it from the disk cache after it left memory; `module_cache/compile`: compiling it.
+//!   it from the disk cache after it left memory (the first call after a restart or idle).
+//! - `compile/EXAMPLE`: compiling each example module.
 //! - `etag/...`: the call digest over a request, and a response cache hit.
 //!
 //! `make hooks && cargo bench -p hookserver --bench runtime`
@@ -51,6 +52,20 @@ fn root() -> PathBuf {
 fn module_bytes(name: &str) -> Vec<u8> {
     std::fs::read(root().join("target/hooks").join(format!("{name}.wasm")))
         .unwrap_or_else(|_| panic!("target/hooks/{name}.wasm: run `make hooks` first"))
+}
+
+/// Every module `make hooks` built, by name.
+fn all_examples() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("target/hooks"))
+        .expect("target/hooks: run `make hooks` first")
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let name = path.file_stem()?.to_str()?.to_string();
+            (path.extension()? == "wasm").then_some(name)
+        })
+        .collect();
+    names.sort();
+    names
 }
 
 fn sync_request(name: &str) -> Bytes {
@@ -128,16 +143,23 @@ fn module_cache(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
-    group
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(20));
-    group.bench_function("compile", |b| {
-        b.iter_batched(
-            || memory_cache(&runtime, None),
-            |fresh| fresh.prepare(&bytes).expect("compiles"),
-            BatchSize::PerIteration,
-        )
-    });
+    group.finish();
+
+    // Compile time of every example module (what a hook's first load costs without a disk
+    // cache): few samples, each is hundreds of milliseconds.
+    let mut group = c.benchmark_group("compile");
+    group.sample_size(10).measurement_time(Duration::from_secs(5));
+    for name in all_examples() {
+        let bytes = module_bytes(&name);
+        group.throughput(Throughput::Bytes(bytes.len() as u64));
+        group.bench_function(&name, |b| {
+            b.iter_batched(
+                || memory_cache(&runtime, None),
+                |fresh| fresh.prepare(&bytes).expect("compiles"),
+                BatchSize::PerIteration,
+            )
+        });
+    }
     group.finish();
 }
 

@@ -49,6 +49,9 @@ struct Args {
     /// Count a 200 whose body is not a JSON object as an error
     #[arg(long)]
     expect_json: bool,
+    /// Send one identical request over and over (a resync storm) instead of distinct ones
+    #[arg(long)]
+    identical: bool,
     /// Print the report as one JSON object
     #[arg(long)]
     json: bool,
@@ -86,6 +89,7 @@ impl Args {
         config.timeout = self.timeout;
         config.threads = usize::from(self.threads);
         config.expect_json = self.expect_json;
+        config.identical = self.identical;
         config
     }
 }

@@ -34,6 +34,8 @@ pub struct Report {
     pub hook: String,
     /// Observed Pods in each request.
     pub children: usize,
+    /// Whether every request was the same body (`--identical`) rather than a distinct one.
+    pub identical: bool,
     /// Mean size of a request body.
     pub request_bytes: u64,
     /// Mean size of a good answer's body.
@@ -158,6 +160,7 @@ impl Report {
             url: facts.url.clone(),
             hook: config.hook.to_string(),
             children: config.children,
+            identical: config.identical,
             request_bytes: mean(total.request_bytes, requests).unwrap_or(facts.request_bytes),
             response_bytes: mean(total.response_bytes, total.ok).unwrap_or(0),
             mode: match config.mode {
@@ -226,11 +229,16 @@ impl Report {
         line(
             "request",
             format!(
-                "{}, {} observed Pod{}, {} body, every one distinct",
+                "{}, {} observed Pod{}, {} body, {}",
                 self.hook,
                 self.children,
                 if self.children == 1 { "" } else { "s" },
                 bytes(self.request_bytes),
+                if self.identical {
+                    "the same one every time"
+                } else {
+                    "every one distinct"
+                },
             ),
         );
         line(

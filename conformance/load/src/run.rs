@@ -66,6 +66,9 @@ pub struct RunConfig {
     pub timeout: Duration,
     /// Count a 200 whose body is not a JSON object as an error.
     pub expect_json: bool,
+    /// Send the same body every time (a resync storm: what a response cache or ETag is
+    /// for) instead of a distinct one per request.
+    pub identical: bool,
     /// Slice length of the report's timeline.
     pub timeline_slice: Duration,
     /// Tokio worker threads ([`run_blocking`]; 1 runs everything on the calling thread).
@@ -93,6 +96,7 @@ impl RunConfig {
             warmup: Duration::from_secs(2),
             timeout: Duration::from_secs(10),
             expect_json: false,
+            identical: false,
             timeline_slice: Duration::from_secs(1),
             threads: 1,
             nonce: clock ^ std::process::id().rotate_left(16),
@@ -153,6 +157,8 @@ struct Shared {
     end: Instant,
     timeout: Duration,
     expect_json: bool,
+    /// Every request is body 0.
+    identical: bool,
     /// The next body number: every request, probe and warm-up included, gets its own.
     next_body: AtomicU64,
     /// Open loop: the clock releasing due slots.
@@ -184,6 +190,7 @@ pub async fn run(config: &RunConfig) -> Result<Report> {
         end,
         timeout: config.timeout,
         expect_json: config.expect_json,
+        identical: config.identical,
         next_body,
         pacer: match config.mode {
             Mode::Rate(rate) => {
@@ -292,9 +299,11 @@ async fn worker(shared: Arc<Shared>, connection: Connection, mut recorder: Recor
                 pacer.timetable().due(slot)
             }
         };
-        let body = shared
-            .template
-            .body(shared.next_body.fetch_add(1, Ordering::Relaxed));
+        let body = shared.template.body(if shared.identical {
+            0
+        } else {
+            shared.next_body.fetch_add(1, Ordering::Relaxed)
+        });
         let request_bytes = body.len();
         let sent = Instant::now();
         let outcome = tokio::time::timeout(

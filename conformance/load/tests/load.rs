@@ -21,6 +21,18 @@ async fn run(config: &RunConfig) -> Report {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identical_sends_one_body_over_and_over() {
+    let (url, seen) = hook_server(Behaviour::Answer).await;
+    let mut config = config(&url, 300);
+    config.identical = true;
+    let report = run(&config).await;
+    assert!(report.requests > 10, "{}", report.table(true));
+    assert_eq!(report.errors.total, 0);
+    // The probe is body 0, like every request after it.
+    assert_eq!(seen.distinct_bodies(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closed_loop_counts_every_request_and_every_body_is_distinct() {
     let (url, seen) = hook_server(Behaviour::Answer).await;
     let mut config = config(&url, 1000);
