@@ -148,7 +148,9 @@ fn module_cache(c: &mut Criterion) {
     // Compile time of every example module (what a hook's first load costs without a disk
     // cache): few samples, each is hundreds of milliseconds.
     let mut group = c.benchmark_group("compile");
-    group.sample_size(10).measurement_time(Duration::from_secs(5));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
     for name in all_examples() {
         let bytes = module_bytes(&name);
         group.throughput(Throughput::Bytes(bytes.len() as u64));

@@ -27,6 +27,7 @@ use hookserver::protocol::HookKind;
 use hookserver::script::ScriptStore;
 use hookserver::source::Artifact;
 use hookserver::source::directory::artifact_at;
+use serde_json::json;
 
 const CALLS: usize = 1_000;
 const HOOKS: usize = 100;
@@ -46,6 +47,7 @@ fn main() {
     )
     .expect("module cache");
 
+    let (mut compiles, mut calls, mut memory) = (Vec::new(), Vec::new(), Vec::new());
     println!("adapter compile time (cranelift, this machine):");
     for adapter in ["jsonnet.wasm", "js.wasm"] {
         let bytes = std::fs::read(adapters.join(adapter))
@@ -55,6 +57,7 @@ fn main() {
             panic!("{adapter} was not compiled");
         };
         println!("  {adapter:<14} {:>9} bytes  {took:.2?}", bytes.len());
+        compiles.push(json!({"adapter": adapter, "bytes": bytes.len(), "compile_ms": took.as_secs_f64() * 1e3}));
     }
 
     println!("\ninstantiate + run + drop, {CALLS} calls each (p50 / p90 / p99):");
@@ -103,7 +106,7 @@ fn main() {
                 .expect("run `make hooks` first");
             let loaded = cache.prepare(&module).expect("port loads").module;
             let samples = time_calls(&runtime, &loaded.pre, port, &body, None);
-            report(&format!("{port} (Rust module)"), &samples);
+            calls.push(report(&format!("{port} (Rust module)"), &samples));
         }
         let Artifact::Script(files) = artifact_at(&root.join(script)).expect("script") else {
             panic!("{script} is not a script");
@@ -113,7 +116,7 @@ fn main() {
         let loaded = cache.prepare(&adapter).expect("adapter").module;
         let dir = store.materialize(files).expect("script files");
         let samples = time_calls(&runtime, &loaded.pre, port, &body, Some(&dir));
-        report(&format!("{port} ({language} script)"), &samples);
+        calls.push(report(&format!("{port} ({language} script)"), &samples));
     }
 
     println!("\nserver RSS (release build), {HOOKS} distinct script hooks of one language:");
@@ -184,8 +187,27 @@ fn main() {
                 "  {extension:<8} {count:>3} hook(s): ready in {ready_in:>8.1?} (warm disk cache), \
                  RSS at start {at_start:>6.1} MiB, after calling each once {after_calls:>6.1} MiB"
             );
+            memory.push(json!({
+                "language": extension, "hooks": count, "ready_ms": ready_in.as_secs_f64() * 1e3,
+                "rss_at_start_mib": at_start, "rss_after_calls_mib": after_calls,
+            }));
         }
     }
+    let out = json!({
+        "command": "cargo bench -p hookserver --bench script_hooks",
+        "calls_per_hook": CALLS,
+        "adapters": compiles,
+        "calls": calls,
+        "memory": memory,
+    });
+    let dir = root.join("target/bench");
+    std::fs::create_dir_all(&dir).expect("target/bench");
+    std::fs::write(
+        dir.join("scripts.json"),
+        serde_json::to_string_pretty(&out).expect("JSON"),
+    )
+    .expect("write scripts.json");
+    println!("\nwrote target/bench/scripts.json");
 }
 
 fn time_calls(
@@ -220,7 +242,8 @@ fn time_calls(
     samples
 }
 
-fn report(label: &str, samples: &[Duration]) {
+/// Prints the percentiles and returns them for target/bench/scripts.json.
+fn report(label: &str, samples: &[Duration]) -> serde_json::Value {
     let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
     println!(
         "  {label:<36} {:>9.1?} {:>9.1?} {:>9.1?}",
@@ -228,4 +251,6 @@ fn report(label: &str, samples: &[Duration]) {
         at(0.90),
         at(0.99)
     );
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    json!({"hook": label, "p50_us": us(at(0.50)), "p90_us": us(at(0.90)), "p99_us": us(at(0.99))})
 }
