@@ -8,7 +8,7 @@ LISTEN      ?= 127.0.0.1:8080
 # Every crate under examples/ builds hooks: each binary NAME becomes target/hooks/NAME.wasm.
 EXAMPLES    := $(patsubst examples/%/Cargo.toml,%,$(wildcard examples/*/Cargo.toml))
 
-.PHONY: all setup hooks adapters other-languages kube-apiserver conformance build run test lint doc clean
+.PHONY: all setup hooks adapters other-languages kube-apiserver conformance build run test lint doc bench clean
 
 all: build hooks adapters
 
@@ -85,7 +85,20 @@ doc:
 ## test: install what is missing, build everything, run every test (Kubernetes tests included).
 test: setup hooks adapters other-languages kube-apiserver lint doc
 	$(CARGO) test --workspace
+	python3 -m unittest discover -s conformance/bench -p 'test_*.py'
 	$(MAKE) conformance
+
+## bench: run every benchmark and regenerate docs/performance.md from the results (slow: run
+## it on a quiet machine). Not part of `make test`: no test asserts a time.
+bench: hooks adapters
+	$(CARGO) build --release -p hookserver -p native-baseline -p hookload
+	$(CARGO) bench -p hookserver --bench runtime
+	$(CARGO) bench -p hookserver --bench many_hooks
+	$(CARGO) bench -p hookserver --bench script_hooks
+	python3 conformance/bench/bench.py
+	@# After bench.py, which rewrites target/bench/http.json: the storm run is added to it.
+	python3 conformance/bench/storm.py
+	python3 conformance/bench/performance.py
 
 clean:
 	$(CARGO) clean

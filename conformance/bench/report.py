@@ -270,13 +270,15 @@ def method_line(http: dict) -> str:
     return text
 
 
-def markdown(http: dict) -> str:
+def markdown(http: dict, with_targets: bool = True) -> str:
+    """The HTTP fragment; `with_targets=False` leaves out its targets table, for a document
+    (performance.py's) that has a table of every target already."""
     sections = [
         "## HTTP: hookserver side by side",
         "`make bench` (runs `python3 conformance/bench/bench.py`)",
         method_line(http),
         "### Maximum throughput\n\n" + side_by_side(http),
-        "### Targets\n\n" + targets(http),
+        *(["### Targets\n\n" + targets(http)] if with_targets else []),
         "### Latency against load\n\n"
         "Open loop at a share of each backend's own maximum; latency counts from when each "
         "request was due, so queueing shows.\n\n"

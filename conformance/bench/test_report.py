@@ -1,8 +1,11 @@
-"""Tests of report.py on synthetic results: ratios, verdicts, and well-formed SVG.
+"""Tests of report.py and performance.py on synthetic results: ratios, verdicts, well-formed
+SVG, and docs/performance.md with every input, and with inputs missing.
 
     python3 -m unittest conformance/bench/test_report.py
 """
 
+import contextlib
+import io
 import json
 import sys
 import tempfile
@@ -11,6 +14,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import performance  # noqa: E402
 import report  # noqa: E402
 
 
@@ -136,6 +140,166 @@ class AxisTest(unittest.TestCase):
     def test_linear_axis_starts_at_zero_with_a_round_top(self):
         axis = report.Axis.fit([17.7, 2000], 0, 100, log=False)
         self.assertEqual((axis.low, axis.high), (0, 2000))
+
+
+# --- performance.py ---------------------------------------------------------------------
+
+
+def memory_json(at_start=20.0, all_called=70.0, after_idle=25.0, first_call_ms=1.5, restart_ms=400.0):
+    """many_hooks' output; by default RSS with all called (70 > 64 MiB) is the one target missed."""
+    return {
+        "command": "cargo bench -p hookserver --bench many_hooks",
+        "series": [
+            {"name": "hookserver (RSS)", "points": [{"hooks": 1, "rss_mib": 18.0}, {"hooks": 100, "rss_mib": all_called}]},
+            {"name": "Python (PSS)", "points": [{"hooks": 1, "rss_mib": 12.0}, {"hooks": 100, "rss_mib": 900.0}]},
+        ],
+        "hookserver": {"hooks": 100, "first_start_s": 30.0, "restart_to_ready_ms": restart_ms,
+                       "first_call_mean_ms": first_call_ms, "rss_at_start_mib": at_start,
+                       "rss_all_called_mib": all_called, "rss_after_idle_mib": after_idle, "idle_wait_s": 12},
+        "python": {"processes": 100, "rss_mib": 1234.5, "pss_mib": 987.6},
+    }
+
+
+def scripts_json():
+    return {
+        "command": "cargo bench -p hookserver --bench script_hooks", "calls_per_hook": 1000,
+        "adapters": [{"adapter": "jsonnet.wasm", "bytes": 1587850, "compile_ms": 955.0}],
+        "calls": [{"hook": "hello-world (Rust module)", "p50_us": 56.0, "p90_us": 66.0, "p99_us": 95.0},
+                  {"hook": "hello-world (jsonnet script)", "p50_us": 526.0, "p90_us": 573.0, "p99_us": 628.0}],
+        "memory": [{"language": "jsonnet", "hooks": 100, "ready_ms": 42.0,
+                    "rss_at_start_mib": 30.0, "rss_after_calls_mib": 60.0}],
+    }
+
+
+def write_criterion(root, full_id, median_ns):
+    """Criterion's layout: a directory per benchmark (its name is criterion's choice) holding
+    new/benchmark.json, which names the benchmark, and new/estimates.json."""
+    new = root / full_id.replace("/", "_") / "new"
+    new.mkdir(parents=True)
+    (new / "benchmark.json").write_text(json.dumps({"full_id": full_id}))
+    (new / "estimates.json").write_text(json.dumps({"median": {"point_estimate": median_ns}}))
+
+
+CRITERION = {
+    "call/hello-world/wasm": 25_000.0, "call/hello-world/native": 5_000.0,
+    "call/catset/wasm": 300_000.0,
+    "module_cache/hit": 350.0, "module_cache/disk": 1_500_000.0,
+    "compile/hello-world": 250_000_000.0, "compile/catset": 400_000_000.0,
+    "etag/digest/hello-world": 3_900.0, "etag/response_cache_hit": 198.0,
+}
+
+
+class PerformanceTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.root = Path(self.tmp.name)
+        self.bench, self.criterion = self.root / "bench", self.root / "criterion"
+        self.notes, self.docs = self.root / "notes.md", self.root / "docs"
+        self.bench.mkdir()
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def write_all(self, storm_rps=60_000.0):
+        http = synthetic()
+        http["storm"] = {"target_rps": 50000, "server_command": "start cached hookserver",
+                         "command": 'hookload --url "$URL/x/{hook}" --identical',
+                         **{"report": run(storm_rps, 0.1, 0.5)["report"]}}
+        (self.bench / "http.json").write_text(json.dumps(http))
+        (self.bench / "memory.json").write_text(json.dumps(memory_json()))
+        (self.bench / "scripts.json").write_text(json.dumps(scripts_json()))
+        for full_id, ns in CRITERION.items():
+            write_criterion(self.criterion, full_id, ns)
+        self.notes.write_text("The p99 misses because of the test notes.")
+
+    def generate(self):
+        with contextlib.redirect_stdout(io.StringIO()):
+            status = performance.main(["--bench-dir", str(self.bench), "--criterion-dir", str(self.criterion),
+                                       "--notes", str(self.notes), "--docs-dir", str(self.docs)])
+        self.assertEqual(status, 0)
+        return (self.docs / "performance.md").read_text()
+
+    def test_every_target_has_its_verdict(self):
+        self.write_all()
+        md = self.generate()
+        verdicts = {
+            "| throughput >= 10x the Python": "met",
+            "| throughput >= 5x the Node.js": "met",
+            "| throughput within 2x of native": "**missed**",
+            "| in-process instantiate + run + drop of hello-world, p50 <= 30 µs | 25 µs": "met",
+            "| HTTP p50 <= 150 µs at half": "met",
+            "| HTTP p99 <= 1.00 ms at half": "**missed**",
+            "| RSS right after start with 100 hooks <= 32 MiB | 20.0 MiB": "met",
+            "| RSS with all 100 hooks called <= 64 MiB | 70.0 MiB": "**missed**",
+            "| RSS once the hooks have idled <= 32 MiB | 25.0 MiB": "met",
+            "| first call of a module with a warm disk cache <= 2 ms | 1.50 ms over HTTP": "met",
+            "| restart to ready with 100 cached modules <= 1 s | 400 ms": "met",
+            "| resync storm (identical requests, response cache) >= 50,000 req/s | 60,000 req/s": "met",
+        }
+        for starts, word in verdicts.items():
+            self.assertEqual(row(md, starts).split(" | ")[2], word, starts)
+        self.assertIn("Python, 100 processes: RSS 1,234.5 MiB, PSS 987.6 MiB", row(md, "| RSS with all 100"))
+        self.assertIn("86 MiB idle / 227 MiB active", md)
+        self.assertNotIn("not measured: run", md)
+
+    def test_a_slow_disk_load_misses_the_first_call_target_even_when_http_meets_it(self):
+        self.write_all()
+        (self.criterion / "module_cache_disk/new/estimates.json").write_text(
+            json.dumps({"median": {"point_estimate": 2_500_000.0}}))
+        md = self.generate()
+        self.assertEqual(row(md, "| first call of a module").split(" | ")[2], "**missed**")
+
+    def test_storm_below_target_is_missed_and_listed_where_targets_are_missed(self):
+        self.write_all(storm_rps=20_000.0)
+        md = self.generate()
+        self.assertEqual(row(md, "| resync storm").split(" | ")[2], "**missed**")
+        missed = md.split("## Where targets are missed", 1)[1]
+        self.assertIn("resync storm (identical requests, response cache) >= 50,000 req/s", missed)
+
+    def test_sections_are_filled_from_each_input(self):
+        self.write_all()
+        md = self.generate()
+        self.assertIn("| hello-world | 25 µs | 5.0 µs | 5.00x |", md)
+        self.assertIn("| catset | 400 ms |", md)
+        self.assertIn("| response cache hit | 198 ns |", md)
+        self.assertIn("| hello-world (jsonnet script) | 526 µs | 573 µs | 628 µs |", md)
+        self.assertIn("| jsonnet.wasm | 1,587,850 bytes | 955 ms |", md)
+        self.assertIn("| 100 | 70.0 | 900.0 |", md)
+        self.assertIn(report.MEMORY_CHART, md)
+        self.assertIn(report.LATENCY_CHART, md)
+        self.assertIn("**not measured here**", md)
+        self.assertIn("| 60,000 | 100 µs |", md)
+        self.assertTrue((self.docs / report.MEMORY_CHART).exists())
+
+    def test_notes_file_text_is_copied_into_its_section(self):
+        self.write_all()
+        md = self.generate()
+        section = md.split("## Where targets are missed", 1)[1]
+        self.assertIn("The p99 misses because of the test notes.", section)
+        self.assertIn("conformance/bench/notes.md", section)
+
+    def test_missing_inputs_say_which_command_to_run(self):
+        md = self.generate()
+        for command in ("python3 conformance/bench/bench.py", "cargo bench -p hookserver --bench many_hooks",
+                        "cargo bench -p hookserver --bench script_hooks", "cargo bench -p hookserver --bench runtime",
+                        "python3 conformance/bench/storm.py"):
+            self.assertIn(f"not measured: run `{command}", md)
+        for heading in ("## Targets", "## HTTP", "## Memory", "## Runtime", "## Script hooks",
+                        "## Where targets are missed"):
+            self.assertIn(heading, md)
+        self.assertNotIn("| met |", md)
+        self.assertNotIn("**missed**", md)
+        self.assertIn("No target was missed", md)
+        self.assertIn("No analysis written yet", md)
+
+    def test_http_without_storm_leaves_only_the_storm_unmeasured(self):
+        (self.bench / "http.json").write_text(json.dumps(synthetic()))
+        md = self.generate()
+        self.assertIn("not measured: run `python3 conformance/bench/storm.py`", row(md, "| resync storm"))
+        self.assertEqual(row(md, "| throughput >= 10x the Python").split(" | ")[2], "met")
+
+    def test_shipped_notes_file_exists(self):
+        self.assertTrue((Path(__file__).resolve().parent / "notes.md").is_file())
 
 
 if __name__ == "__main__":
