@@ -362,7 +362,7 @@ fn example_scripts_answer_exactly_like_their_rust_ports() {
     let mut compared = 0;
     let mut differences = Vec::new();
     for (script, port) in &pairs {
-        for request in requests_of(&root.join("examples").join(port)) {
+        for request in requests_of(&root.join("examples"), port) {
             let kind = request_kind(&request);
             let body = std::fs::read_to_string(&request).expect("request");
             let (port_status, port_answer) = answer(&server, port, &kind, &body);
@@ -384,9 +384,20 @@ fn example_scripts_answer_exactly_like_their_rust_ports() {
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
 
-/// The port's sample requests for its main binary (files directly in requests/).
-fn requests_of(example: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(example.join("requests"))
+/// The port's sample requests: `examples/PORT/requests/*.json`, or, for a crate's other
+/// binary, `examples/CRATE/requests/PORT/*.json`.
+fn requests_of(examples: &Path, port: &str) -> Vec<PathBuf> {
+    let own = examples.join(port).join("requests");
+    let dir = if own.is_dir() {
+        own
+    } else {
+        std::fs::read_dir(examples)
+            .expect("examples/")
+            .map(|entry| entry.expect("entry").path().join("requests").join(port))
+            .find(|dir| dir.is_dir())
+            .unwrap_or_else(|| panic!("no sample requests for {port}"))
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("requests/")
         .map(|entry| entry.expect("entry").path())
         .filter(|path| path.extension().is_some_and(|e| e == "json"))
