@@ -210,7 +210,7 @@ pub async fn invoke(
             wasi.args(&[call.name, call.verb]);
         }
         Some(script) => {
-            wasi.args(&[call.name, call.verb, &script.files.guest_entry()]);
+            wasi.args(&[call.name, call.verb, &script.guest_entry]);
             preopen_script(&mut wasi, script).map_err(|reason| HookFailure {
                 failure: Failure::Instantiate { reason },
                 stderr: String::new(),

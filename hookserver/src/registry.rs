@@ -398,7 +398,9 @@ impl Registry {
                     let Some(ticket) = self.stamp(&source, &name, &origin) else {
                         continue;
                     };
-                    if self.needs_load(&name, artifact.digest(), &options) {
+                    // Hashed once here: the load below reuses it.
+                    let digest = artifact.digest();
+                    if self.needs_load(&name, digest, &options) {
                         let registry = self.clone();
                         loads.spawn(async move {
                             let load = Load {
@@ -407,7 +409,7 @@ impl Registry {
                                 origin,
                                 ticket,
                             };
-                            registry.load(load, artifact, options).await;
+                            registry.load(load, artifact, digest, options).await;
                         });
                     }
                 }
@@ -508,8 +510,7 @@ impl Registry {
 
     /// Compiles (or finds) the module (for a script: its adapter), checks the script, and
     /// installs the version, unless a later event came in.
-    async fn load(&self, load: Load, artifact: Artifact, options: HookOptions) {
-        let digest = artifact.digest();
+    async fn load(&self, load: Load, artifact: Artifact, digest: Digest, options: HookOptions) {
         let size = artifact.size();
         let kind = artifact.kind();
         let (bytes, script) = match artifact {

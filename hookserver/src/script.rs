@@ -168,6 +168,8 @@ pub struct ScriptDir {
     pub path: PathBuf,
     pub files: Arc<ScriptFiles>,
     pub digest: Digest,
+    /// `argv[2]` of every call, built once rather than per request.
+    pub guest_entry: String,
 }
 
 impl ScriptDir {
@@ -255,6 +257,7 @@ impl ScriptStore {
         })?;
         let dir = Arc::new(ScriptDir {
             path,
+            guest_entry: files.guest_entry(),
             files: Arc::new(files),
             digest,
         });
