@@ -3,16 +3,12 @@
 //!
 //! `make hooks && cargo bench -p hookserver --bench call_latency`
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod support;
+
+use std::time::Duration;
 
 use bytes::Bytes;
 use hookserver::engine::{Runtime, RuntimeConfig};
-use hookserver::invoke::{Call, invoke};
-use hookserver::metrics::Metrics;
-use hookserver::module_cache::{MAX_IDLE, MemoryTier, ModuleCache};
-use hookserver::options::Limits;
-use hookserver::protocol::HookKind;
 
 const WARMUP: usize = 1_000;
 const CALLS: usize = 20_000;
@@ -38,16 +34,7 @@ fn main() {
     let floor = wat::parse_str(FLOOR_HOOK).expect("floor module");
 
     let runtime = Runtime::new(&RuntimeConfig { max_instances: 4 }).expect("runtime");
-    let cache = ModuleCache::new(
-        runtime.clone(),
-        MemoryTier {
-            capacity: 1 << 30,
-            idle: MAX_IDLE,
-        },
-        None,
-        Arc::new(Metrics::default()),
-    )
-    .expect("module cache");
+    let cache = support::memory_cache(&runtime, None);
     println!(
         "instantiate + run + drop, {CALLS} calls each, {:?} allocator, request {} bytes:",
         runtime.allocator(),
@@ -58,45 +45,17 @@ fn main() {
         ("floor (prints a constant)", &floor),
     ] {
         let loaded = cache.prepare(module).expect("module loads").module;
-        let samples = measure(&runtime, &loaded.pre, &request);
+        let samples = support::time_calls(
+            &runtime,
+            &loaded.pre,
+            "hello-world",
+            &request,
+            None,
+            WARMUP,
+            CALLS,
+        );
         report(label, &samples);
     }
-}
-
-fn measure(
-    runtime: &Runtime,
-    pre: &wasmtime::InstancePre<hookserver::engine::HostState>,
-    request: &Bytes,
-) -> Vec<Duration> {
-    let limits = Limits::default();
-    let executor = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("tokio");
-    let mut samples = Vec::with_capacity(CALLS);
-    for i in 0..WARMUP + CALLS {
-        let started = Instant::now();
-        let output = executor
-            .block_on(invoke(
-                runtime,
-                pre,
-                Call::hook(
-                    "hello-world",
-                    HookKind::Sync,
-                    request.clone(),
-                    &limits,
-                    None,
-                ),
-            ))
-            .expect("hook succeeds");
-        let elapsed = started.elapsed();
-        assert!(!output.stdout.is_empty());
-        if i >= WARMUP {
-            samples.push(elapsed);
-        }
-    }
-    samples.sort();
-    samples
 }
 
 fn report(label: &str, samples: &[Duration]) {

@@ -11,8 +11,9 @@
 //!
 //! `make hooks && cargo bench -p hookserver --bench runtime`
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,8 +21,6 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use hookserver::digest::Digest;
 use hookserver::engine::{Runtime, RuntimeConfig};
 use hookserver::invoke::{Call, invoke};
-use hookserver::metrics::Metrics;
-use hookserver::module_cache::{MAX_IDLE, MemoryTier, ModuleCache};
 use hookserver::options::Limits;
 use hookserver::protocol::HookKind;
 use hookserver::response_cache::ResponseCache;
@@ -80,22 +79,9 @@ fn sync_request(name: &str) -> Bytes {
     )
 }
 
-fn memory_cache(runtime: &Arc<Runtime>, disk: Option<&Path>) -> ModuleCache {
-    ModuleCache::new(
-        runtime.clone(),
-        MemoryTier {
-            capacity: 1 << 30,
-            idle: MAX_IDLE,
-        },
-        disk,
-        Arc::new(Metrics::default()),
-    )
-    .expect("module cache")
-}
-
 fn calls(c: &mut Criterion) {
     let runtime = Runtime::new(&RuntimeConfig { max_instances: 4 }).expect("runtime");
-    let cache = memory_cache(&runtime, None);
+    let cache = support::memory_cache(&runtime, None);
     let executor = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -128,7 +114,7 @@ fn module_cache(c: &mut Criterion) {
     let bytes = module_bytes("hello-world");
     let digest = Digest::of(&bytes);
     let disk = tempfile::tempdir().expect("disk cache");
-    let warm = memory_cache(&runtime, Some(disk.path()));
+    let warm = support::memory_cache(&runtime, Some(disk.path()));
     warm.prepare(&bytes).expect("loads");
 
     let mut group = c.benchmark_group("module_cache");
@@ -138,7 +124,7 @@ fn module_cache(c: &mut Criterion) {
     // A fresh memory tier over the warm disk cache: what the first call after eviction pays.
     group.bench_function("disk", |b| {
         b.iter_batched(
-            || memory_cache(&runtime, Some(disk.path())),
+            || support::memory_cache(&runtime, Some(disk.path())),
             |cold| cold.get(&digest).expect("on disk"),
             BatchSize::PerIteration,
         )
@@ -156,7 +142,7 @@ fn module_cache(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(bytes.len() as u64));
         group.bench_function(&name, |b| {
             b.iter_batched(
-                || memory_cache(&runtime, None),
+                || support::memory_cache(&runtime, None),
                 |fresh| fresh.prepare(&bytes).expect("compiles"),
                 BatchSize::PerIteration,
             )

@@ -14,16 +14,11 @@ mod support;
 
 use std::ffi::OsStr;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hookserver::engine::{Runtime, RuntimeConfig};
-use hookserver::invoke::{Call, invoke};
-use hookserver::metrics::Metrics;
-use hookserver::module_cache::{MAX_IDLE, MemoryTier, ModuleCache, Provenance};
-use hookserver::options::Limits;
-use hookserver::protocol::HookKind;
+use hookserver::module_cache::Provenance;
 use hookserver::script::ScriptStore;
 use hookserver::source::Artifact;
 use hookserver::source::directory::artifact_at;
@@ -36,16 +31,7 @@ fn main() {
     let root = support::root();
     let adapters = root.join("target/adapters");
     let runtime = Runtime::new(&RuntimeConfig { max_instances: 4 }).expect("runtime");
-    let cache = ModuleCache::new(
-        runtime.clone(),
-        MemoryTier {
-            capacity: 1 << 30,
-            idle: MAX_IDLE,
-        },
-        None,
-        Arc::new(Metrics::default()),
-    )
-    .expect("module cache");
+    let cache = support::memory_cache(&runtime, None);
 
     let (mut compiles, mut calls, mut memory) = (Vec::new(), Vec::new(), Vec::new());
     println!("adapter compile time (cranelift, this machine):");
@@ -105,7 +91,8 @@ fn main() {
             let module = std::fs::read(root.join("target/hooks").join(format!("{port}.wasm")))
                 .expect("run `make hooks` first");
             let loaded = cache.prepare(&module).expect("port loads").module;
-            let samples = time_calls(&runtime, &loaded.pre, port, &body, None);
+            let samples =
+                support::time_calls(&runtime, &loaded.pre, port, &body, None, CALLS / 10, CALLS);
             calls.push(report(&format!("{port} (Rust module)"), &samples));
         }
         let Artifact::Script(files) = artifact_at(&root.join(script)).expect("script") else {
@@ -115,7 +102,15 @@ fn main() {
         let adapter = std::fs::read(adapters.join(language.adapter_file())).expect("adapter");
         let loaded = cache.prepare(&adapter).expect("adapter").module;
         let dir = store.materialize(files).expect("script files");
-        let samples = time_calls(&runtime, &loaded.pre, port, &body, Some(&dir));
+        let samples = support::time_calls(
+            &runtime,
+            &loaded.pre,
+            port,
+            &body,
+            Some(&dir),
+            CALLS / 10,
+            CALLS,
+        );
         calls.push(report(&format!("{port} ({language} script)"), &samples));
     }
 
@@ -208,38 +203,6 @@ fn main() {
     )
     .expect("write scripts.json");
     println!("\nwrote target/bench/scripts.json");
-}
-
-fn time_calls(
-    runtime: &Runtime,
-    pre: &wasmtime::InstancePre<hookserver::engine::HostState>,
-    name: &str,
-    body: &Bytes,
-    script: Option<&hookserver::script::ScriptDir>,
-) -> Vec<Duration> {
-    let limits = Limits::default();
-    let executor = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("tokio");
-    let mut samples = Vec::with_capacity(CALLS);
-    for i in 0..CALLS + CALLS / 10 {
-        let started = Instant::now();
-        let output = executor
-            .block_on(invoke(
-                runtime,
-                pre,
-                Call::hook(name, HookKind::Sync, body.clone(), &limits, script),
-            ))
-            .unwrap_or_else(|failure| panic!("{name}: {failure:?}"));
-        let elapsed = started.elapsed();
-        assert!(!output.stdout.is_empty());
-        if i >= CALLS / 10 {
-            samples.push(elapsed);
-        }
-    }
-    samples.sort();
-    samples
 }
 
 /// Prints the percentiles and returns them for target/bench/scripts.json.

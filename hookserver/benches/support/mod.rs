@@ -100,3 +100,60 @@ pub fn rss_mib(pid: u32) -> f64 {
 pub fn pss_mib(pid: u32) -> f64 {
     proc_mib(pid, "smaps_rollup", "Pss")
 }
+
+/// A module cache with a roomy memory tier that never expires during a benchmark, over the
+/// disk tier at `disk` if given.
+pub fn memory_cache(
+    runtime: &std::sync::Arc<hookserver::engine::Runtime>,
+    disk: Option<&Path>,
+) -> hookserver::module_cache::ModuleCache {
+    use hookserver::module_cache::{MAX_IDLE, MemoryTier, ModuleCache};
+    ModuleCache::new(
+        runtime.clone(),
+        MemoryTier {
+            capacity: 1 << 30,
+            idle: MAX_IDLE,
+        },
+        disk,
+        std::sync::Arc::new(hookserver::metrics::Metrics::default()),
+    )
+    .expect("module cache")
+}
+
+/// Times `calls` sync calls of the pre-linked module (after `warmup` untimed ones), each a
+/// fresh instance, run and drop; returns the sorted durations.
+pub fn time_calls(
+    runtime: &hookserver::engine::Runtime,
+    pre: &wasmtime::InstancePre<hookserver::engine::HostState>,
+    name: &str,
+    body: &bytes::Bytes,
+    script: Option<&hookserver::script::ScriptDir>,
+    warmup: usize,
+    calls: usize,
+) -> Vec<Duration> {
+    use hookserver::invoke::{Call, invoke};
+    use hookserver::protocol::HookKind;
+    let limits = hookserver::options::Limits::default();
+    let executor = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("tokio");
+    let mut samples = Vec::with_capacity(calls);
+    for i in 0..warmup + calls {
+        let started = std::time::Instant::now();
+        let output = executor
+            .block_on(invoke(
+                runtime,
+                pre,
+                Call::hook(name, HookKind::Sync, body.clone(), &limits, script),
+            ))
+            .unwrap_or_else(|failure| panic!("{name}: {failure:?}"));
+        let elapsed = started.elapsed();
+        assert!(!output.stdout.is_empty());
+        if i >= warmup {
+            samples.push(elapsed);
+        }
+    }
+    samples.sort();
+    samples
+}
