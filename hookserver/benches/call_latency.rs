@@ -1,5 +1,7 @@
 //! In-process cost of one hook call: fresh Store and WASI context from the pre-linked
-//! module, `_start`, drop. Runs the example hook's sync many times and prints percentiles.
+//! module, `_start`, drop. Runs the example hook's sync many times with each instance reset
+//! (`serve --instance-reset`) and prints wall-clock percentiles, and the calling thread's
+//! CPU time per call, which other work on the machine disturbs far less.
 //!
 //! `make hooks && cargo bench -p hookserver --bench call_latency`
 
@@ -8,7 +10,7 @@ mod support;
 use std::time::Duration;
 
 use bytes::Bytes;
-use hookserver::engine::{Runtime, RuntimeConfig};
+use hookserver::engine::{InstanceReset, Runtime, RuntimeConfig};
 
 const WARMUP: usize = 1_000;
 const CALLS: usize = 20_000;
@@ -33,36 +35,58 @@ fn main() {
     );
     let floor = wat::parse_str(FLOOR_HOOK).expect("floor module");
 
-    let runtime = Runtime::new(&RuntimeConfig { max_instances: 4 }).expect("runtime");
-    let cache = support::memory_cache(&runtime, None);
-    println!(
-        "instantiate + run + drop, {CALLS} calls each, {:?} allocator, request {} bytes:",
-        runtime.allocator(),
-        request.len()
-    );
-    for (label, module) in [
-        ("hello-world sync", &example),
-        ("floor (prints a constant)", &floor),
-    ] {
-        let loaded = cache.prepare(module).expect("module loads").module;
-        let samples = support::time_calls(
-            &runtime,
-            &loaded.pre,
-            "hello-world",
-            &request,
-            None,
-            WARMUP,
-            CALLS,
+    for reset in [InstanceReset::Lean, InstanceReset::Fast] {
+        let runtime = Runtime::new(&RuntimeConfig {
+            max_instances: 4,
+            reset,
+        })
+        .expect("runtime");
+        let cache = support::memory_cache(&runtime, None);
+        println!(
+            "instantiate + run + drop, {CALLS} calls each, {:?} allocator, {reset:?} reset, \
+             request {} bytes:",
+            runtime.allocator(),
+            request.len()
         );
-        report(label, &samples);
+        for (label, module) in [
+            ("hello-world sync", &example),
+            ("floor (prints a constant)", &floor),
+        ] {
+            let loaded = cache.prepare(module).expect("module loads").module;
+            let cpu = thread_cpu_time();
+            let samples = support::time_calls(
+                &runtime,
+                &loaded.pre,
+                "hello-world",
+                &request,
+                None,
+                WARMUP,
+                CALLS,
+            );
+            let cpu = (thread_cpu_time() - cpu) / (WARMUP + CALLS) as u32;
+            report(label, &samples, cpu);
+        }
     }
 }
 
-fn report(label: &str, samples: &[Duration]) {
+/// CPU time this thread has used (user and system).
+fn thread_cpu_time() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid timespec for the call to fill in.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    assert_eq!(status, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+fn report(label: &str, samples: &[Duration], cpu: Duration) {
     let pct = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
     let mean = samples.iter().sum::<Duration>() / samples.len() as u32;
     println!(
-        "  {label:<28} p50 {:>8.1?}  p90 {:>8.1?}  p99 {:>8.1?}  max {:>8.1?}  mean {:>8.1?}",
+        "  {label:<28} p50 {:>8.1?}  p90 {:>8.1?}  p99 {:>8.1?}  max {:>8.1?}  mean {:>8.1?}  \
+         cpu {cpu:>8.1?}",
         pct(0.50),
         pct(0.90),
         pct(0.99),

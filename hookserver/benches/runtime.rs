@@ -2,7 +2,8 @@
 //! compiled natively beside them:
 //!
 //! - `call/EXAMPLE/wasm`: instantiate + run + drop of the example's module on its sample sync
-//!   request; `call/EXAMPLE/native`: the same hook function called natively (parse, hook,
+//!   request; `call/EXAMPLE/wasm-fast`: the same with `--instance-reset fast`;
+//!   `call/EXAMPLE/native`: the same hook function called natively (parse, hook,
 //!   serialize), the floor any runtime is measured against.
 //! - `module_cache/hit`, `module_cache/disk`: finding a compiled module in memory, or loading
 //!   it from the disk cache after it left memory (the first call after a restart or idle).
@@ -19,7 +20,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use hookserver::digest::Digest;
-use hookserver::engine::{Runtime, RuntimeConfig};
+use hookserver::engine::{InstanceReset, Runtime, RuntimeConfig};
 use hookserver::invoke::{Call, invoke};
 use hookserver::options::Limits;
 use hookserver::protocol::HookKind;
@@ -80,8 +81,20 @@ fn sync_request(name: &str) -> Bytes {
 }
 
 fn calls(c: &mut Criterion) {
-    let runtime = Runtime::new(&RuntimeConfig { max_instances: 4 }).expect("runtime");
-    let cache = support::memory_cache(&runtime, None);
+    // Both instance resets (`serve --instance-reset`): `wasm` is the default, lean one.
+    let resets = [
+        (InstanceReset::Lean, "wasm"),
+        (InstanceReset::Fast, "wasm-fast"),
+    ];
+    let runtimes = resets.map(|(reset, label)| {
+        let runtime = Runtime::new(&RuntimeConfig {
+            max_instances: 4,
+            reset,
+        })
+        .expect("runtime");
+        let cache = support::memory_cache(&runtime, None);
+        (runtime, cache, label)
+    });
     let executor = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -90,16 +103,18 @@ fn calls(c: &mut Criterion) {
     let mut group = c.benchmark_group("call");
     for name in EXAMPLES {
         let request = sync_request(name);
-        let module = cache.prepare(&module_bytes(name)).expect("loads").module;
         group.throughput(Throughput::Bytes(request.len() as u64));
-        group.bench_function(format!("{name}/wasm"), |b| {
-            b.iter(|| {
-                let call = Call::hook(name, HookKind::Sync, request.clone(), &limits, None);
-                executor
-                    .block_on(invoke(&runtime, &module.pre, call))
-                    .expect("hook answers")
-            })
-        });
+        for (runtime, cache, label) in &runtimes {
+            let module = cache.prepare(&module_bytes(name)).expect("loads").module;
+            group.bench_function(format!("{name}/{label}"), |b| {
+                b.iter(|| {
+                    let call = Call::hook(name, HookKind::Sync, request.clone(), &limits, None);
+                    executor
+                        .block_on(invoke(runtime, &module.pre, call))
+                        .expect("hook answers")
+                })
+            });
+        }
         if let Some(hooks) = native_hooks(name) {
             group.bench_function(format!("{name}/native"), |b| {
                 b.iter(|| hooks.handle("sync", &request).expect("hook answers"))
@@ -110,7 +125,7 @@ fn calls(c: &mut Criterion) {
 }
 
 fn module_cache(c: &mut Criterion) {
-    let runtime = Runtime::new(&RuntimeConfig { max_instances: 4 }).expect("runtime");
+    let runtime = Runtime::new(&RuntimeConfig::new(4)).expect("runtime");
     let bytes = module_bytes("hello-world");
     let digest = Digest::of(&bytes);
     let disk = tempfile::tempdir().expect("disk cache");

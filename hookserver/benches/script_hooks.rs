@@ -30,7 +30,7 @@ const HOOKS: usize = 100;
 fn main() {
     let root = support::root();
     let adapters = root.join("target/adapters");
-    let runtime = Runtime::new(&RuntimeConfig { max_instances: 4 }).expect("runtime");
+    let runtime = Runtime::new(&RuntimeConfig::new(4)).expect("runtime");
     let cache = support::memory_cache(&runtime, None);
 
     let (mut compiles, mut calls, mut memory) = (Vec::new(), Vec::new(), Vec::new());

@@ -15,7 +15,7 @@ use crate::adapters::ScriptSupport;
 use crate::admission::Admission;
 use crate::configmap_manifest::Content;
 use crate::digest::Digest;
-use crate::engine::{Runtime, RuntimeConfig};
+use crate::engine::{InstanceReset, Runtime, RuntimeConfig};
 use crate::invoke::{self, Call, Failure, HookFailure};
 use crate::metrics::Metrics;
 use crate::module_cache::{MemoryTier, ModuleCache};
@@ -128,6 +128,14 @@ pub struct ServeArgs {
     /// Instances running at once across all hooks
     #[arg(long, default_value_t = 32)]
     pool_size: u32,
+    /// What happens to an instance's memory after each call
+    #[arg(
+        long,
+        value_enum,
+        env = "HOOKSERVER_INSTANCE_RESET",
+        default_value_t = InstanceReset::default()
+    )]
+    instance_reset: InstanceReset,
     /// Requests that may wait for one hook before it answers 429
     #[arg(long, default_value_t = 64)]
     queue_depth: usize,
@@ -175,6 +183,7 @@ impl ServeArgs {
             cache_dir: Some(self.cache_dir.unwrap_or_else(default_cache_dir)),
             defaults: self.limits.options()?,
             max_instances: self.pool_size,
+            instance_reset: self.instance_reset,
             queue_depth: self.queue_depth,
             module_memory: MemoryTier {
                 capacity: self.module_cache_size,
@@ -250,7 +259,7 @@ pub fn configmap(args: ConfigMapArgs) -> anyhow::Result<()> {
     }
     let artifact = directory::artifact_at(&args.module).map_err(anyhow::Error::msg)?;
     if let Artifact::Module(bytes) = &artifact {
-        let runtime = Runtime::new(&RuntimeConfig { max_instances: 1 })?;
+        let runtime = Runtime::new(&RuntimeConfig::new(1))?;
         wasmtime::Module::validate(runtime.engine(), bytes).map_err(|err| {
             anyhow::anyhow!(
                 "{}: not a valid WebAssembly module: {err:#}",
@@ -318,7 +327,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     let shape = RequestShape::inspect(args.hook, &body).context("bad request")?;
 
-    let runtime = Runtime::new(&RuntimeConfig { max_instances: 1 })?;
+    let runtime = Runtime::new(&RuntimeConfig::new(1))?;
     let cache_dir = args.cache_dir.unwrap_or_else(default_cache_dir);
     let modules = ModuleCache::new(
         runtime.clone(),
@@ -400,7 +409,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
 /// `hookserver inspect`: what a module is and whether it can be a hook.
 pub fn inspect(path: &Path) -> anyhow::Result<()> {
     let bytes = read_module(path)?;
-    let runtime = Runtime::new(&RuntimeConfig { max_instances: 1 })?;
+    let runtime = Runtime::new(&RuntimeConfig::new(1))?;
     let module = wasmtime::Module::new(runtime.engine(), &bytes).map_err(|err| {
         anyhow::anyhow!(
             "{}: not a valid WebAssembly module: {err:#}",

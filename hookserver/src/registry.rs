@@ -701,7 +701,7 @@ mod tests {
     }
 
     async fn registry(sources: usize) -> (Arc<Registry>, mpsc::Sender<SourceEvent>) {
-        let runtime = Runtime::new(&RuntimeConfig { max_instances: 2 }).expect("runtime");
+        let runtime = Runtime::new(&RuntimeConfig::new(2)).expect("runtime");
         let metrics = Arc::new(Metrics::default());
         let modules = ModuleCache::new(
             runtime,

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use crate::adapters::ScriptSupport;
 use crate::admission::Admission;
-use crate::engine::{Runtime, RuntimeConfig};
+use crate::engine::{InstanceReset, Runtime, RuntimeConfig};
 use crate::http::{self, App};
 use crate::metrics::Metrics;
 use crate::module_cache::{MemoryTier, ModuleCache};
@@ -39,6 +39,8 @@ pub struct ServeConfig {
     pub defaults: HookOptions,
     /// Instances running at once across all hooks (the pool size).
     pub max_instances: u32,
+    /// How an instance's memory is reset after each call.
+    pub instance_reset: InstanceReset,
     /// Requests that may wait per hook before 429.
     pub queue_depth: usize,
     pub module_memory: MemoryTier,
@@ -58,6 +60,7 @@ pub struct ConfigMapConfig {
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let runtime = Runtime::new(&RuntimeConfig {
         max_instances: config.max_instances,
+        reset: config.instance_reset,
     })?;
     let metrics = Arc::new(Metrics::default());
     let modules = Arc::new(ModuleCache::new(

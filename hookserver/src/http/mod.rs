@@ -132,6 +132,7 @@ impl IntoResponse for Answer {
 struct HookList {
     hooks: Vec<HookStatus>,
     allocator: crate::engine::Allocator,
+    instance_reset: crate::engine::InstanceReset,
     modules_in_memory: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     cache_dir: Option<String>,
@@ -142,6 +143,7 @@ async fn list_hooks(State(app): State<Arc<App>>) -> Response {
     axum::Json(HookList {
         hooks: app.registry.statuses(),
         allocator: app.runtime.allocator(),
+        instance_reset: app.runtime.reset(),
         modules_in_memory: modules.resident_count(),
         cache_dir: modules.disk_dir().map(|dir| dir.display().to_string()),
     })
