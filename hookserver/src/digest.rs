@@ -17,6 +17,13 @@ impl Digest {
         Digest(Sha256::digest(bytes).into())
     }
 
+    /// Parses the 64 lowercase or uppercase hex digits that [`Digest::hex`] writes.
+    pub fn from_hex(text: &str) -> Option<Self> {
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(text, &mut bytes).ok()?;
+        Some(Digest(bytes))
+    }
+
     /// A digest computed elsewhere (by a hasher over a structured input).
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         Digest(bytes)
@@ -108,6 +115,14 @@ mod tests {
             digest.hex(),
             "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
         );
+    }
+
+    #[test]
+    fn hex_round_trips() {
+        let digest = Digest::of(b"module");
+        assert_eq!(Digest::from_hex(&digest.hex()), Some(digest));
+        assert_eq!(Digest::from_hex(&digest.hex()[1..]), None);
+        assert_eq!(Digest::from_hex("zz"), None);
     }
 
     #[test]

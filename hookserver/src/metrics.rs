@@ -34,6 +34,11 @@ pub struct ResultLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErrorLabel {
+    pub error: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StateLabel {
     pub state: &'static str,
 }
@@ -49,6 +54,9 @@ pub struct Metrics {
     pub instantiations: Family<HookLabel, Counter>,
     /// Compiled-module lookups: `memory` hit, `disk` hit, `compiled`.
     pub module_cache: Family<ResultLabel, Counter>,
+    /// Disk-cache trouble: `corrupt` (an artifact failed its checksum and was not run),
+    /// `load` (wasmtime refused an artifact), `write` (an artifact could not be written).
+    pub disk_cache_errors: Family<ErrorLabel, Counter>,
     /// Response lookups: `etag` (304), `hit`, `miss`.
     pub response_cache: Family<ResultLabel, Counter>,
     /// Time to compile one module.
@@ -75,6 +83,7 @@ impl Default for Metrics {
         let latency = Family::<CallLabels, Histogram>::new_with_constructor(latency_histogram);
         let instantiations = Family::<HookLabel, Counter>::default();
         let module_cache = Family::<ResultLabel, Counter>::default();
+        let disk_cache_errors = Family::<ErrorLabel, Counter>::default();
         let response_cache = Family::<ResultLabel, Counter>::default();
         let compile_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 16));
         let overloaded = Family::<HookLabel, Counter>::default();
@@ -103,6 +112,12 @@ impl Default for Metrics {
             "module_cache_lookups",
             "Compiled-module lookups by result (memory, disk, compiled)",
             module_cache.clone(),
+        );
+        r.register(
+            "disk_cache_errors",
+            "Disk-cache artifacts rejected (corrupt: failed the checksum, never run; load: \
+             refused by wasmtime) or not written (write)",
+            disk_cache_errors.clone(),
         );
         r.register(
             "response_cache_lookups",
@@ -137,6 +152,7 @@ impl Default for Metrics {
             latency,
             instantiations,
             module_cache,
+            disk_cache_errors,
             response_cache,
             compile_seconds,
             overloaded,
@@ -159,6 +175,12 @@ impl Metrics {
     pub fn module_lookup(&self, result: &'static str) {
         self.module_cache
             .get_or_create(&ResultLabel { result })
+            .inc();
+    }
+
+    pub fn disk_cache_error(&self, error: &'static str) {
+        self.disk_cache_errors
+            .get_or_create(&ErrorLabel { error })
             .inc();
     }
 

@@ -11,7 +11,7 @@
 
 use std::cell::Cell;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use moka::sync::Cache;
@@ -91,20 +91,45 @@ pub struct ModuleCache {
     runtime: Arc<Runtime>,
     memory: Cache<Digest, Arc<LoadedModule>>,
     disk: Option<DiskCache>,
+    /// Why the disk tier cannot take new artifacts: from the start-up check, or the latest
+    /// write that failed (cleared by one that succeeds).
+    problem: Mutex<Option<String>>,
     metrics: Arc<Metrics>,
 }
 
 impl ModuleCache {
     /// A cache over `runtime`'s engine; `cache_dir` enables the disk tier.
+    ///
+    /// A cache dir that cannot be created or written is not fatal: the server serves from
+    /// memory, warns once here naming the directory and the remedy, and [`Self::disk_problem`]
+    /// says why for `GET /hooks`. Modules that cannot be written are pinned by the registry.
     pub fn new(
         runtime: Arc<Runtime>,
         tier: MemoryTier,
         cache_dir: Option<&Path>,
         metrics: Arc<Metrics>,
-    ) -> Result<Self, DiskCacheError> {
-        let disk = cache_dir
-            .map(|dir| DiskCache::open(dir, runtime.compatibility()))
-            .transpose()?;
+    ) -> Self {
+        let mut problem = None;
+        let disk = cache_dir.and_then(|dir| {
+            let opened = DiskCache::open(dir, runtime.compatibility());
+            let checked = opened.and_then(|disk| disk.check_writable().map(|()| disk));
+            match checked {
+                Ok(disk) => Some(disk),
+                Err(err) => {
+                    tracing::warn!(
+                        dir = %dir.display(),
+                        error = %err,
+                        "the cache dir is not usable: compiled modules are kept in memory \
+                         instead (never unloaded while idle) and compiled again after every \
+                         restart"
+                    );
+                    problem = Some(err.to_string());
+                    // A directory that exists but cannot be written may still hold valid
+                    // artifacts (a cache baked into an image): read them.
+                    DiskCache::open_existing(dir, runtime.compatibility())
+                }
+            }
+        });
         let memory = Cache::builder()
             // Weighed in KiB so that the u32 weight cannot overflow.
             .weigher(|_, module: &Arc<LoadedModule>| {
@@ -113,12 +138,13 @@ impl ModuleCache {
             .max_capacity(tier.capacity / 1024)
             .time_to_idle(tier.idle.min(MAX_IDLE))
             .build();
-        Ok(ModuleCache {
+        ModuleCache {
             runtime,
             memory,
             disk,
+            problem: Mutex::new(problem),
             metrics,
-        })
+        }
     }
 
     pub fn runtime(&self) -> &Runtime {
@@ -129,17 +155,29 @@ impl ModuleCache {
         self.disk.as_ref().map(DiskCache::dir)
     }
 
+    /// Why compiled modules cannot be written to the cache dir, if they cannot.
+    pub fn disk_problem(&self) -> Option<String> {
+        self.problem().clone()
+    }
+
+    fn problem(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        // A panic while holding this lock leaves a valid Option: keep using it.
+        self.problem
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Compiles (or finds) the module for `bytes`. Used when a source adds or changes a hook.
     ///
-    /// A module found in the disk cache is checked (deserialized and linked, so a corrupt or
-    /// stale artifact is replaced by compiling `bytes` now, while they are at hand) but not
-    /// kept in memory: it joins the memory tier on its first call, like a module that was
-    /// evicted while idle. So a restart with many cached hooks costs no memory for the ones
-    /// that are never called.
+    /// A module found in the disk cache is checked (its checksum, then deserialized and
+    /// linked, so a corrupt or stale artifact is replaced by compiling `bytes` now, while they
+    /// are at hand) but not kept in memory: it joins the memory tier on its first call, like
+    /// a module that was evicted while idle. So a restart with many cached hooks costs no
+    /// memory for the ones that are never called.
     pub fn prepare(&self, bytes: &[u8]) -> Result<Prepared, Arc<LoadError>> {
         let digest = Digest::of(bytes);
         if self.memory.get(&digest).is_none()
-            && let Some(module) = self.load_from_disk(&digest)
+            && let Some(module) = self.load_from_disk(&digest, "compiling it again")
         {
             let module = self.link(digest, module).map_err(Arc::new)?;
             self.metrics.module_lookup("disk");
@@ -192,12 +230,13 @@ impl ModuleCache {
         if let Some(module) = self.get_resident(digest) {
             return Ok(module);
         }
-        let module = self
-            .memory
-            .try_get_with(*digest, || match self.load_from_disk(digest) {
+        let module = self.memory.try_get_with(*digest, || {
+            let then = "the module is compiled again when its hook's source changes";
+            match self.load_from_disk(digest, then) {
                 Some(module) => self.link(*digest, module),
                 None => Err(LoadError::NotCached { digest: *digest }),
-            })?;
+            }
+        })?;
         self.metrics.module_lookup("disk");
         Ok(module)
     }
@@ -215,12 +254,20 @@ impl ModuleCache {
         self.memory.entry_count()
     }
 
-    fn load_from_disk(&self, digest: &Digest) -> Option<Module> {
+    /// The module from the disk tier, if there is a usable artifact. One that fails its
+    /// checksum or does not load is deleted (never run), counted and logged with `then`:
+    /// what happens instead.
+    fn load_from_disk(&self, digest: &Digest, then: &str) -> Option<Module> {
         let disk = self.disk.as_ref()?;
         match disk.load(self.runtime.engine(), digest) {
             Ok(module) => module,
             Err(err) => {
-                tracing::warn!(error = %err, "discarding unusable cache artifact");
+                let kind = match err {
+                    DiskCacheError::Corrupt { .. } => "corrupt",
+                    _ => "load",
+                };
+                self.metrics.disk_cache_error(kind);
+                tracing::warn!(error = %err, "discarding a disk-cache artifact, {then}");
                 disk.discard(digest);
                 None
             }
@@ -267,13 +314,20 @@ impl ModuleCache {
                 disk.store(&loaded.digest, &artifact)
                     .map_err(|err| err.to_string())
             });
-        if let Err(reason) = result {
-            tracing::warn!(
-                digest = ?loaded.digest,
-                %reason,
-                "cannot write the compiled module to the disk cache; keeping it in memory \
-                 instead (it will not be unloaded while idle)"
-            );
+        match result {
+            // Room again (or never a problem): nothing to report any more.
+            Ok(true) => *self.problem() = None,
+            Ok(false) => {}
+            Err(reason) => {
+                self.metrics.disk_cache_error("write");
+                tracing::warn!(
+                    digest = ?loaded.digest,
+                    %reason,
+                    "cannot write the compiled module to the disk cache; keeping it in memory \
+                     instead (it will not be unloaded while idle)"
+                );
+                *self.problem() = Some(reason);
+            }
         }
     }
 }

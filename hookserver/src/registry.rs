@@ -711,8 +711,7 @@ mod tests {
             },
             None,
             metrics.clone(),
-        )
-        .expect("modules");
+        );
         let readiness = Arc::new(Readiness::default());
         for source in 0..sources {
             readiness.expect_source(format!("test-{source}").into());

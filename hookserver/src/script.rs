@@ -193,21 +193,24 @@ impl Drop for ScriptDir {
 /// Writes script files into directories named by their digest, one per distinct script,
 /// shared by every version and hook that has the same files.
 pub struct ScriptStore {
-    root: PathBuf,
-    /// Keeps a temporary root alive (and removes it at exit) when there is no cache dir.
+    /// Where the files go, or why there is no such place (script hooks then fail to load
+    /// with that reason; module hooks are unaffected).
+    root: Result<PathBuf, String>,
+    /// Keeps the root alive (and removes it at exit).
     _temp: Option<tempfile::TempDir>,
     live: Mutex<HashMap<Digest, Weak<ScriptDir>>>,
 }
 
 /// Why a script's files could not be written.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "cannot write the script's files to {dir}: {source} (hookserver needs a writable \
-     --cache-dir, or a writable temporary directory, for script hooks)"
-)]
-pub struct ScriptStoreError {
-    dir: String,
-    source: std::io::Error,
+pub enum ScriptStoreError {
+    #[error(
+        "cannot write the script's files to {dir}: {source} (hookserver needs a writable \
+         --cache-dir, or a writable temporary directory, for script hooks)"
+    )]
+    Write { dir: String, source: std::io::Error },
+    #[error("script hooks cannot be served: {reason}")]
+    Unavailable { reason: String },
 }
 
 impl ScriptStore {
@@ -215,43 +218,84 @@ impl ScriptStore {
     /// Each process gets its own fresh root, so servers sharing a cache dir never share
     /// (or remove) each other's script files.
     pub fn new(parent: Option<&Path>) -> Result<Self, ScriptStoreError> {
-        let temp = match parent {
-            Some(parent) => {
-                std::fs::create_dir_all(parent).map_err(|source| ScriptStoreError {
-                    dir: parent.display().to_string(),
-                    source,
-                })?;
-                tempfile::Builder::new()
-                    .prefix("scripts-")
-                    .tempdir_in(parent)
-            }
-            None => tempfile::Builder::new()
-                .prefix("hookserver-scripts-")
-                .tempdir(),
-        }
-        .map_err(|source| ScriptStoreError {
-            dir: parent.map_or_else(
-                || std::env::temp_dir().display().to_string(),
-                |p| p.display().to_string(),
-            ),
+        let temp = create_root(parent).map_err(|(dir, source)| ScriptStoreError::Write {
+            dir: dir.display().to_string(),
             source,
         })?;
-        Ok(ScriptStore {
-            root: temp.path().to_path_buf(),
+        Ok(Self::rooted(temp))
+    }
+
+    /// The server's store: under the cache dir; if that cannot be written (read-only or
+    /// full), under the system's temporary directory; if neither, a store that refuses
+    /// script hooks with the reason. Each fallback is logged with what to do about it.
+    pub fn open(cache_dir: Option<&Path>) -> Self {
+        let in_cache = match create_root(cache_dir) {
+            Ok(temp) => return Self::rooted(temp),
+            Err(failed) => failed,
+        };
+        let in_temp = match cache_dir {
+            Some(_) => match create_root(None) {
+                Ok(temp) => {
+                    tracing::warn!(
+                        dir = %in_cache.0.display(),
+                        error = %in_cache.1,
+                        fallback = %temp.path().display(),
+                        "script hooks' files go to the temporary directory instead of the \
+                         cache dir"
+                    );
+                    return Self::rooted(temp);
+                }
+                Err(failed) => Some(failed),
+            },
+            None => None,
+        };
+        let mut reason = format!(
+            "their files cannot be written under {} ({})",
+            in_cache.0.display(),
+            in_cache.1
+        );
+        if let Some((dir, err)) = in_temp {
+            reason.push_str(&format!(" nor under {} ({err})", dir.display()));
+        }
+        reason.push_str(
+            "; give --cache-dir a writable directory with room, or set TMPDIR to one, and \
+             restart",
+        );
+        tracing::warn!(%reason, "script hooks cannot be served; module hooks can");
+        Self::unavailable(reason)
+    }
+
+    fn rooted(temp: tempfile::TempDir) -> Self {
+        ScriptStore {
+            root: Ok(temp.path().to_path_buf()),
             _temp: Some(temp),
             live: Mutex::new(HashMap::new()),
-        })
+        }
+    }
+
+    fn unavailable(reason: String) -> Self {
+        ScriptStore {
+            root: Err(reason),
+            _temp: None,
+            live: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The directory holding `files`, written now unless a live version already has it.
     pub fn materialize(&self, files: ScriptFiles) -> Result<Arc<ScriptDir>, ScriptStoreError> {
+        let root = self
+            .root
+            .as_ref()
+            .map_err(|reason| ScriptStoreError::Unavailable {
+                reason: reason.clone(),
+            })?;
         let digest = files.digest();
         let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(dir) = live.get(&digest).and_then(Weak::upgrade) {
             return Ok(dir);
         }
-        let path = self.root.join(digest.hex());
-        write_files(&path, &files).map_err(|source| ScriptStoreError {
+        let path = root.join(digest.hex());
+        write_files(&path, &files).map_err(|source| ScriptStoreError::Write {
             dir: path.display().to_string(),
             source,
         })?;
@@ -265,6 +309,33 @@ impl ScriptStore {
         live.insert(digest, Arc::downgrade(&dir));
         Ok(dir)
     }
+}
+
+/// A fresh root for one process's script files under `parent`, or under the system's
+/// temporary directory, checked by writing into it; the error names the directory.
+fn create_root(parent: Option<&Path>) -> Result<tempfile::TempDir, (PathBuf, std::io::Error)> {
+    let dir = parent.map_or_else(std::env::temp_dir, Path::to_path_buf);
+    let create = || {
+        std::fs::create_dir_all(&dir)?;
+        let temp = tempfile::Builder::new()
+            .prefix(if parent.is_some() {
+                "scripts-"
+            } else {
+                "hookserver-scripts-"
+            })
+            .tempdir_in(&dir)?;
+        probe(temp.path())?;
+        Ok(temp)
+    };
+    create().map_err(|err| (dir.clone(), err))
+}
+
+/// Writes and removes a one-byte file: a full file system refuses the byte even where it
+/// still allows an empty directory.
+fn probe(dir: &Path) -> std::io::Result<()> {
+    let path = dir.join(".probe");
+    std::fs::write(&path, b"\n")?;
+    std::fs::remove_file(&path)
 }
 
 /// Writes every file into `dir` (created if needed), replacing what is there.

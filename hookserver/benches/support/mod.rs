@@ -117,7 +117,6 @@ pub fn memory_cache(
         disk,
         std::sync::Arc::new(hookserver::metrics::Metrics::default()),
     )
-    .expect("module cache")
 }
 
 /// Times `calls` sync calls of the pre-linked module (after `warmup` untimed ones), each a

@@ -423,9 +423,27 @@ async fn record_events(
         };
         let event = describe(&outcome);
         if let Err(err) = recorder.publish(&event, &reference).await {
-            tracing::warn!(%source, hook = %outcome.name, error = %err,
-                "cannot record an Event (grant create and patch on events.k8s.io events)");
+            let hint = event_hint(&err);
+            tracing::warn!(%source, hook = %outcome.name, error = %err, %hint,
+                "cannot record an Event; it is not retried (the hook's state is in /hooks)");
         }
+    }
+}
+
+/// What to do about an Event that could not be recorded. Only a refusal is about RBAC:
+/// while the API server is down or restarting every Event fails in transport, and a hint to
+/// grant permissions would send the operator the wrong way.
+fn event_hint(err: &kube::Error) -> &'static str {
+    match err {
+        kube::Error::Api(status) if status.code == 403 => {
+            "grant create and patch on events.k8s.io events (see manifests/base/rbac.yaml)"
+        }
+        kube::Error::Api(status) if status.code == 401 => {
+            "the API server does not accept our credentials: check the ServiceAccount token or \
+             kubeconfig"
+        }
+        kube::Error::Api(_) => "the API server refused the Event",
+        _ => "is the API server reachable?",
     }
 }
 
@@ -497,6 +515,22 @@ mod tests {
 
     fn defaults() -> HookOptions {
         HookOptions::with_defaults(Limits::default())
+    }
+
+    #[test]
+    fn only_a_refused_event_is_blamed_on_rbac() {
+        let refused = |code| {
+            kube::Error::Api(
+                kube::core::Status::failure("no", "Forbidden")
+                    .with_code(code)
+                    .boxed(),
+            )
+        };
+        assert!(event_hint(&refused(403)).contains("grant create and patch"));
+        assert!(event_hint(&refused(401)).contains("credentials"));
+        // An API server that is down: a transport error, not a refusal.
+        let down = kube::Error::Service("connection refused".into());
+        assert_eq!(event_hint(&down), "is the API server reachable?");
     }
 
     fn configmap(binary: &[(&str, &[u8])], annotations: &[(&str, &str)]) -> ConfigMap {

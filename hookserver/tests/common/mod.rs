@@ -6,7 +6,7 @@ use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use reqwest::blocking::{Client, Response};
@@ -154,11 +154,30 @@ impl ModuleDir {
     }
 }
 
+/// The argv of `hookserver serve ARGS` as the tests run it: an ephemeral port, polling
+/// every 100ms.
+pub fn serve_argv(args: &[OsString]) -> Vec<OsString> {
+    let mut argv: Vec<OsString> = [
+        env!("CARGO_BIN_EXE_hookserver"),
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--poll-interval",
+        "100ms",
+    ]
+    .into_iter()
+    .map(OsString::from)
+    .collect();
+    argv.extend(args.iter().cloned());
+    argv
+}
+
 /// A running `hookserver serve`, killed on drop.
 pub struct Server {
     child: Child,
     pub url: String,
     client: Client,
+    log: Arc<Mutex<String>>,
 }
 
 impl Server {
@@ -185,16 +204,38 @@ impl Server {
     /// Starts `hookserver serve ARGS` (on an ephemeral port, polling every 100ms) with extra
     /// environment, and returns once it listens, ready or not.
     pub fn launch(args: &[OsString], env: &[(&str, &OsStr)]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hookserver"))
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--poll-interval", "100ms"])
-            .args(args)
+        Self::launch_argv(&serve_argv(args), env, false)
+    }
+
+    /// Runs `argv`: a [`serve_argv`], possibly behind a wrapper that ends by exec'ing it (so
+    /// the process is the server's), and returns once it listens. With `keep_log`, its
+    /// stderr is collected for [`Server::log`] (and still shown with the test's output).
+    pub fn launch_argv(argv: &[OsString], env: &[(&str, &OsStr)], keep_log: bool) -> Self {
+        let mut child = Command::new(&argv[0])
+            .args(&argv[1..])
             .env("RUST_LOG", "info")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(if keep_log {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            })
             .spawn()
-            .expect("start hookserver");
+            .unwrap_or_else(|err| panic!("cannot start {:?}: {err}", argv[0]));
+        let log = Arc::new(Mutex::new(String::new()));
+        if let Some(stderr) = child.stderr.take() {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    eprintln!("{line}");
+                    let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+        }
         let stdout = child.stdout.take().expect("stdout");
         let (lines, first_line) = mpsc::channel();
         std::thread::spawn(move || {
@@ -217,7 +258,32 @@ impl Server {
                 .timeout(PATIENCE)
                 .build()
                 .expect("http client"),
+            log,
         }
+    }
+
+    /// What the server logged so far (only for [`Server::launch_argv`] with `keep_log`).
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Waits until the log holds a line containing every one of `texts`; returns it.
+    pub fn wait_for_log(&self, texts: &[&str]) -> String {
+        let mut found = String::new();
+        wait_for(&format!("a log line saying {texts:?}"), || {
+            let log = self.log();
+            match log
+                .lines()
+                .find(|line| texts.iter().all(|text| line.contains(text)))
+            {
+                Some(line) => {
+                    found = line.to_string();
+                    true
+                }
+                None => false,
+            }
+        });
+        found
     }
 
     pub fn wait_ready(&self) {
@@ -280,6 +346,20 @@ impl Server {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The server's resident memory in bytes (`VmRSS` of /proc/PID/status; Linux only).
+    pub fn rss(&self) -> u64 {
+        let path = format!("/proc/{}/status", self.pid());
+        let status = std::fs::read_to_string(&path)
+            .unwrap_or_else(|err| panic!("{path}: {err}; resident memory is read from procfs"));
+        let kib: u64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().strip_suffix("kB"))
+            .and_then(|kib| kib.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no VmRSS line in {path}"));
+        kib << 10
     }
 
     /// Waits for the process to exit by itself and returns its exit code.

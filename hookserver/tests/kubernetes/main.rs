@@ -68,10 +68,23 @@ pub fn ship_raw(cluster: &Cluster, namespace: &str, name: &str, bytes: &[u8]) {
 
 /// `hookserver serve --configmaps ARGS` with `kubeconfig`, a fresh cache; not yet ready.
 pub fn serve_configmaps(kubeconfig: &Path, args: &[&str]) -> Server {
+    launch_configmaps(kubeconfig, args, false)
+}
+
+/// [`serve_configmaps`], keeping the server's log for [`Server::log`].
+pub fn serve_configmaps_logged(kubeconfig: &Path, args: &[&str]) -> Server {
+    launch_configmaps(kubeconfig, args, true)
+}
+
+fn launch_configmaps(kubeconfig: &Path, args: &[&str], keep_log: bool) -> Server {
     let cache = tempfile::tempdir().expect("cache dir").keep();
     let mut all: Vec<OsString> = vec!["--configmaps".into(), "--cache-dir".into(), cache.into()];
     all.extend(args.iter().map(OsString::from));
-    Server::launch(&all, &[("KUBECONFIG", kubeconfig.as_os_str())])
+    Server::launch_argv(
+        &common::serve_argv(&all),
+        &[("KUBECONFIG", kubeconfig.as_os_str())],
+        keep_log,
+    )
 }
 
 /// The Events about ConfigMap `name` in `namespace`, oldest first, as (type, reason, note).
