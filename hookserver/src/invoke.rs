@@ -263,6 +263,14 @@ pub async fn invoke(
             None => Some(classify(&store, &stdout, call.limits, &err)),
         },
     };
+    // A call the executor resumed late can finish past its deadline before the interrupt
+    // or the timer fires: an answer after the deadline is a timeout all the same.
+    let failure = match failure {
+        None if Instant::now() > deadline => Some(Failure::Timeout {
+            limit: call.limits.timeout,
+        }),
+        failure => failure,
+    };
     match failure {
         None => Ok(Output {
             stdout: stdout.take(),
