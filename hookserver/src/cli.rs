@@ -16,6 +16,7 @@ use crate::admission::Admission;
 use crate::configmap_manifest::Content;
 use crate::digest::Digest;
 use crate::engine::{InstanceReset, Runtime, RuntimeConfig};
+use crate::http::auth::AuthFiles;
 use crate::invoke::{self, Call, Failure, HookFailure};
 use crate::metrics::Metrics;
 use crate::module_cache::{MemoryTier, ModuleCache};
@@ -24,6 +25,7 @@ use crate::protocol::{self, HookKind, RequestShape};
 use crate::script::ScriptStore;
 use crate::server::{ConfigMapConfig, ServeConfig};
 use crate::source::{Artifact, configmap, directory};
+use crate::tls::TlsFiles;
 
 #[derive(Parser)]
 #[command(
@@ -40,7 +42,7 @@ pub struct Cli {
 pub enum Command {
     /// Serve hooks (NAME.wasm files in a directory, ConfigMaps, or both) at
     /// POST /hooks/NAME/{sync,finalize,customize}.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print a ConfigMap manifest that ships a module as a hook (for `kubectl apply -f -`).
     Configmap(ConfigMapArgs),
     /// Run one hook exactly as the server would and print its response.
@@ -154,6 +156,29 @@ pub struct ServeArgs {
     /// How often the modules directory is checked for changes
     #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration)]
     poll_interval: Duration,
+    /// Serve HTTPS with this certificate chain (PEM, the server's certificate first); re-read
+    /// when the file changes
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM); re-read when the file changes
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Require a client certificate signed by a CA in this PEM bundle (metacontroller's
+    /// `clientTLS`); clients without one are refused during the TLS handshake
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    client_ca: Option<PathBuf>,
+    /// Require `Authorization: Bearer TOKEN` with a token from this file, one per line
+    /// (metacontroller's `authorization`); re-read when the file changes
+    #[arg(long, value_name = "FILE")]
+    auth_token_file: Option<PathBuf>,
+    /// Require HTTP Basic credentials from this file, USER:PASSWORD per line (metacontroller's
+    /// `basicAuth`); re-read when the file changes
+    #[arg(long, value_name = "FILE")]
+    basic_auth_file: Option<PathBuf>,
+    /// Also serve /healthz and /readyz over plain HTTP on this address, without credentials
+    /// (for the kubelet's probes when --client-ca is set)
+    #[arg(long, value_name = "ADDR")]
+    probe_listen: Option<SocketAddr>,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -191,6 +216,17 @@ impl ServeArgs {
             },
             response_cache_bytes: self.response_cache_size,
             response_cache_idle: self.response_cache_idle,
+            // clap guarantees --tls-key with --tls-cert.
+            tls: self.tls_cert.zip(self.tls_key).map(|(cert, key)| TlsFiles {
+                cert,
+                key,
+                client_ca: self.client_ca,
+            }),
+            auth: AuthFiles {
+                tokens: self.auth_token_file,
+                users: self.basic_auth_file,
+            },
+            probe_listen: self.probe_listen,
         })
     }
 }
@@ -337,7 +373,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         },
         Some(&cache_dir),
         Arc::new(Metrics::default()),
-    )?;
+    );
     // Lives as long as the call: dropping it removes the script's files.
     let scripts;
     let (bytes, script) = match artifact {

@@ -9,6 +9,8 @@
 //! the registry, the single writer.
 //!
 //! Only [`engine`] touches wasmtime's configuration; [`options`] holds the per-hook limits.
+//! [`tls`] serves HTTPS (and checks client certificates), `http::auth` checks bearer tokens
+//! and basic credentials; both re-read their files through [`watched`].
 //!
 //! [metacontroller]: https://metacontroller.github.io/metacontroller/
 
@@ -34,3 +36,5 @@ pub mod script;
 pub mod server;
 pub mod source;
 pub mod stdio;
+pub mod tls;
+pub mod watched;

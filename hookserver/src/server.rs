@@ -6,11 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use tokio::sync::mpsc;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
 
 use crate::adapters::ScriptSupport;
 use crate::admission::Admission;
 use crate::engine::{InstanceReset, Runtime, RuntimeConfig};
+use crate::http::auth::{AuthFiles, Authenticator};
 use crate::http::{self, App};
 use crate::metrics::Metrics;
 use crate::module_cache::{MemoryTier, ModuleCache};
@@ -20,6 +22,7 @@ use crate::response_cache::ResponseCache;
 use crate::script::ScriptStore;
 use crate::source::configmap::{self, ConfigMapSource, WatchScope};
 use crate::source::directory::DirectorySource;
+use crate::tls::{self, TlsFiles, TlsListener};
 
 /// How often idle caches get to evict (moka only evicts while it is used).
 const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(5);
@@ -46,6 +49,12 @@ pub struct ServeConfig {
     pub module_memory: MemoryTier,
     pub response_cache_bytes: u64,
     pub response_cache_idle: Duration,
+    /// Serve HTTPS with these files instead of plain HTTP.
+    pub tls: Option<TlsFiles>,
+    /// Credentials every route but the probes requires (none when empty).
+    pub auth: AuthFiles,
+    /// Also serve `/healthz` and `/readyz` over plain HTTP on this address.
+    pub probe_listen: Option<SocketAddr>,
 }
 
 /// Which ConfigMaps are hooks.
@@ -58,6 +67,11 @@ pub struct ConfigMapConfig {
 
 /// Serves until a shutdown signal, then lets in-flight requests finish.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    // Certificates and credentials first: a bad file stops the start before anything runs.
+    let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
+    let auth = Authenticator::load(&config.auth)?;
+    warn_about_exposure(&config);
+
     let runtime = Runtime::new(&RuntimeConfig {
         max_instances: config.max_instances,
         reset: config.instance_reset,
@@ -68,10 +82,11 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         config.module_memory.clone(),
         config.cache_dir.as_deref(),
         metrics.clone(),
-    )?);
+    ));
     let readiness = Arc::new(Readiness::default());
     let pool = Arc::new(Admission::new(config.max_instances, usize::MAX));
-    let script_store = ScriptStore::new(config.cache_dir.as_deref())?;
+    // Like the module cache, never fatal: a cache dir that cannot be written is logged.
+    let script_store = ScriptStore::open(config.cache_dir.as_deref());
     let registry = Arc::new(
         Registry::new(
             modules.clone(),
@@ -120,21 +135,75 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         metrics,
         readiness: readiness.clone(),
     });
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let listener = bind(config.listen).await?;
     let address = listener.local_addr()?;
+    let probe_listener = match config.probe_listen {
+        Some(probe_address) => Some(bind(probe_address).await?),
+        None => None,
+    };
     readiness.set_listening();
+    let scheme = if tls.is_some() { "https" } else { "http" };
     // The one line on stdout: scripts and tests read the address from it.
-    println!("hookserver listening on http://{address}");
-    tracing::info!(%address, "serving");
+    println!("hookserver listening on {scheme}://{address}");
+    tracing::info!(%address, scheme, "serving");
 
-    axum::serve(listener, http::router(app))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server failed")?;
+    let stop = stop_signal();
+    let router = match auth {
+        Some(auth) => http::authenticated_router(app.clone(), auth),
+        None => http::router(app.clone()),
+    };
+    let main = async {
+        match tls {
+            None => {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(stopped(stop.clone()))
+                    .await
+            }
+            Some(tls) => {
+                axum::serve(TlsListener::new(listener, tls)?, router)
+                    .with_graceful_shutdown(stopped(stop.clone()))
+                    .await
+            }
+        }
+    };
+    let probes = async {
+        let Some(probe_listener) = probe_listener else {
+            return Ok(());
+        };
+        tracing::info!(address = %probe_listener.local_addr()?, "serving /healthz and /readyz");
+        axum::serve(probe_listener, http::probe_router(app))
+            .with_graceful_shutdown(stopped(stop.clone()))
+            .await
+    };
+    tokio::try_join!(main, probes).context("server failed")?;
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+async fn bind(address: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))
+}
+
+/// Settings that work but leave something open, said once at start.
+fn warn_about_exposure(config: &ServeConfig) {
+    if !config.auth.is_empty() && config.tls.is_none() {
+        tracing::warn!(
+            "credentials are checked over plain HTTP, so they cross the network readable: add \
+             --tls-cert and --tls-key, unless a service mesh encrypts the traffic"
+        );
+    }
+    let client_certificates = config
+        .tls
+        .as_ref()
+        .is_some_and(|tls| tls.client_ca.is_some());
+    if client_certificates && config.probe_listen.is_none() {
+        tracing::warn!(
+            "--client-ca without --probe-listen: the kubelet has no client certificate, so HTTP \
+             probes of this port fail the handshake; add --probe-listen for /healthz and /readyz"
+        );
+    }
 }
 
 /// One watch per namespace, all sharing one API client.
@@ -178,6 +247,23 @@ async fn maintain(modules: Arc<ModuleCache>, responses: ResponseCache) {
         })
         .await;
     }
+}
+
+/// A receiver whose sender is dropped on SIGTERM or Ctrl-C: every server waits on a clone,
+/// so one signal stops them all.
+fn stop_signal() -> watch::Receiver<()> {
+    let (sender, receiver) = watch::channel(());
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        drop(sender);
+    });
+    receiver
+}
+
+/// Resolves once the stop signal has come.
+async fn stopped(mut stop: watch::Receiver<()>) {
+    // `changed` fails only when the sender is gone, which is the signal.
+    while stop.changed().await.is_ok() {}
 }
 
 /// Resolves on SIGTERM (Kubernetes stopping the pod) or Ctrl-C.

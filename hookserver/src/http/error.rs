@@ -43,6 +43,13 @@ pub enum ApiError {
     },
     #[error("internal error: {0}")]
     Internal(String),
+    /// Credentials missing or wrong (`http::auth`); `reason` never quotes them.
+    #[error("unauthorized: {reason}")]
+    Unauthorized {
+        reason: String,
+        /// One `WWW-Authenticate` value per accepted method.
+        challenges: Vec<HeaderValue>,
+    },
 }
 
 fn describe_failure(failure: &HookFailure) -> String {
@@ -96,6 +103,7 @@ impl ApiError {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Overloaded { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Failed { .. } | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
         }
     }
 }
@@ -103,10 +111,20 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status(), format!("{self}\n")).into_response();
-        if let ApiError::Overloaded { retry_after, .. } = self {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        match self {
+            ApiError::Overloaded { retry_after, .. } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            }
+            ApiError::Unauthorized { challenges, .. } => {
+                for challenge in challenges {
+                    response
+                        .headers_mut()
+                        .append(header::WWW_AUTHENTICATE, challenge);
+                }
+            }
+            _ => {}
         }
         response.headers_mut().insert(
             header::CONTENT_TYPE,
