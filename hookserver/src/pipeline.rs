@@ -78,7 +78,9 @@ pub async fn answer(app: &Arc<App>, request: HookRequest) -> Result<Answer, ApiE
 }
 
 /// Whether an `If-None-Match` header names `etag` (weak or strong, in a list or alone).
-fn etag_matches(header: &str, etag: &Digest) -> bool {
+///
+/// Public for the fuzz targets and property tests, which check it on hostile headers.
+pub fn etag_matches(header: &str, etag: &Digest) -> bool {
     let hex = etag.hex();
     header.split(',').any(|candidate| {
         let candidate = candidate.trim();

@@ -3,14 +3,15 @@
 //! Requests are inspected only as far as the output guard needs (which controller kind,
 //! whether it declares child types); responses are checked before they leave, because
 //! metacontroller deletes every child a 200 response leaves out. Both walk the top-level
-//! object with serde visitors and skip nested values without building a tree, so a
-//! request with thousands of children costs one pass over its bytes.
+//! object with serde visitors and read nested values through without building a tree, so a
+//! request with thousands of children costs one pass over its bytes. Whatever passes is a
+//! JSON document that `serde_json::Value` (and Go's decoder) reads as it was written.
 
 use std::fmt;
 use std::marker::PhantomData;
 use std::str::FromStr;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// The hook a URL names. Nothing in the body says which hook is called.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -89,9 +90,7 @@ pub enum RequestError {
 impl RequestShape {
     /// Inspects a request body for `hook`.
     pub fn inspect(hook: HookKind, body: &[u8]) -> Result<Self, RequestError> {
-        let fields = match parse_top::<RequestFields>(body)
-            .map_err(|e| RequestError::NotJson(e.to_string()))?
-        {
+        let fields = match parse_top::<RequestFields>(body).map_err(RequestError::NotJson)? {
             Top::Object(fields) => fields,
             Top::Other(_) => return Err(RequestError::NotObject),
         };
@@ -138,11 +137,24 @@ enum Top<T> {
     Other(JsonType),
 }
 
-/// Parses a whole document (trailing garbage is an error) as [`Top`].
-fn parse_top<T: ObjectFields>(bytes: &[u8]) -> serde_json::Result<Top<T>> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let top = de.deserialize_any(TopVisitor(PhantomData))?;
-    de.end()?;
+/// Parses a whole document (trailing garbage is an error) as [`Top`]; the error says why it
+/// is not JSON.
+///
+/// UTF-8 is checked first, over the whole document: serde_json checks it only in strings it
+/// decodes (not in keys and values it skips), and Go's decoder turns an invalid byte into
+/// U+FFFD, changing what the hook wrote.
+fn parse_top<T: ObjectFields>(bytes: &[u8]) -> Result<Top<T>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|err| {
+        format!(
+            "byte {} is not UTF-8 (JSON text must be UTF-8)",
+            err.valid_up_to()
+        )
+    })?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let top = de
+        .deserialize_any(TopVisitor(PhantomData))
+        .map_err(|err| err.to_string())?;
+    de.end().map_err(|err| err.to_string())?;
     Ok(top)
 }
 
@@ -194,7 +206,7 @@ impl<'de, T: ObjectFields> Visitor<'de> for TopVisitor<T> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top<T>, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        while seq.next_element::<Checked>()?.is_some() {}
         Ok(Top::Other(JsonType::Array))
     }
 
@@ -259,7 +271,7 @@ impl ObjectFields for ControllerFields {
                 }
             }
             _ => {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value::<Checked>()?;
             }
         }
         Ok(())
@@ -274,7 +286,7 @@ struct SpecFields {
 
 impl ObjectFields for SpecFields {
     fn field<'de, A: MapAccess<'de>>(&mut self, key: String, map: &mut A) -> Result<(), A::Error> {
-        map.next_value::<IgnoredAny>()?;
+        map.next_value::<Checked>()?;
         match key.as_str() {
             "parentResource" => self.has_parent_resource = true,
             "resources" => self.has_resources = true,
@@ -299,11 +311,11 @@ impl<'de> de::Deserialize<'de> for KindName {
                 Ok(KindName(v.to_string()))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<KindName, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                while seq.next_element::<Checked>()?.is_some() {}
                 Ok(KindName(String::new()))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<KindName, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                while map.next_entry::<Checked, Checked>()?.is_some() {}
                 Ok(KindName(String::new()))
             }
             fn visit_unit<E>(self) -> Result<KindName, E> {
@@ -324,6 +336,39 @@ impl<'de> de::Deserialize<'de> for KindName {
         }
         d.deserialize_any(KindVisitor)
     }
+}
+
+/// A value read through and dropped: strings decoded (escapes, surrogate pairs) and numbers
+/// parsed, as `serde_json::Value` would, but nothing is kept. `IgnoredAny` would be cheaper,
+/// but it only scans for the closing quote and the end of a number: a lone surrogate escape
+/// (`"\udc00"`) or a number out of range (`1e400`) inside a child would pass, where Go's
+/// decoder replaces the first with U+FFFD and fails on the second (found by fuzzing).
+struct Checked;
+
+impl<'de> de::Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct CheckedVisitor;
+        impl<'de> Visitor<'de> for CheckedVisitor {
+            type Value = Checked;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+                while seq.next_element::<Checked>()?.is_some() {}
+                Ok(Checked)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+                while map.next_entry::<Checked, Checked>()?.is_some() {}
+                Ok(Checked)
+            }
+            visit_scalars!(checked);
+        }
+        d.deserialize_any(CheckedVisitor)
+    }
+}
+
+fn checked(_: JsonType) -> Checked {
+    Checked
 }
 
 /// A map or object key.
@@ -394,7 +439,7 @@ impl<'de> de::Deserialize<'de> for Skim {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skim, A::Error> {
                 let mut entries = 0;
-                while seq.next_element::<IgnoredAny>()?.is_some() {
+                while seq.next_element::<Checked>()?.is_some() {
                     entries += 1;
                 }
                 Ok(Skim {
@@ -404,7 +449,7 @@ impl<'de> de::Deserialize<'de> for Skim {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skim, A::Error> {
                 let mut entries = 0;
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {
+                while map.next_entry::<Checked, Checked>()?.is_some() {
                     entries += 1;
                 }
                 Ok(Skim {
@@ -488,9 +533,7 @@ pub fn check_output(shape: RequestShape, strict: bool, output: &[u8]) -> Result<
     if output.iter().all(u8::is_ascii_whitespace) {
         return Err(OutputError::Empty);
     }
-    let fields = match parse_top::<ResponseFields>(output)
-        .map_err(|e| OutputError::NotJson(e.to_string()))?
-    {
+    let fields = match parse_top::<ResponseFields>(output).map_err(OutputError::NotJson)? {
         Top::Object(fields) => fields,
         Top::Other(kind) => return Err(OutputError::NotObject(kind.describe())),
     };
@@ -611,7 +654,7 @@ impl<'de> de::Deserialize<'de> for RelatedRules {
                 })
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RelatedRules, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                while map.next_entry::<Checked, Checked>()?.is_some() {}
                 Ok(RelatedRules::other(JsonType::Object))
             }
             visit_scalars!(RelatedRules::other);
@@ -632,7 +675,7 @@ struct RuleFields(Option<String>);
 
 impl ObjectFields for RuleFields {
     fn field<'de, A: MapAccess<'de>>(&mut self, key: String, map: &mut A) -> Result<(), A::Error> {
-        map.next_value::<IgnoredAny>()?;
+        map.next_value::<Checked>()?;
         if self.0.is_none() && !RELATED_RULE_FIELDS.contains(&key.as_str()) {
             self.0 = Some(key);
         }
@@ -783,6 +826,56 @@ mod tests {
         assert_eq!(check("[]"), Err(OutputError::NotObject("an array")));
         assert_eq!(check("null"), Err(OutputError::NotObject("null")));
         assert_eq!(check("{}\n"), Ok(()));
+    }
+
+    /// Found by the `validate` fuzz target: a byte that is not UTF-8 inside a nested string
+    /// was skipped unread, so the output passed (metacontroller would have read U+FFFD).
+    #[test]
+    fn bytes_that_are_not_utf8_are_refused_even_when_nested() {
+        let output = b"{\"attachments\":[],\"status\":{\"a\":\"\xff\"}}";
+        assert_eq!(
+            check_output(DECORATOR_NO_ATTACHMENTS, false, output),
+            Err(OutputError::NotJson(
+                "byte 33 is not UTF-8 (JSON text must be UTF-8)".into()
+            ))
+        );
+        assert_eq!(
+            check_output(
+                DECORATOR_NO_ATTACHMENTS,
+                false,
+                "{\"status\":{\"a\":\"é\"}}".as_bytes()
+            ),
+            Ok(())
+        );
+        assert!(matches!(
+            RequestShape::inspect(HookKind::Sync, b"{\"parent\":{\"a\":\"\xc3\"}}"),
+            Err(RequestError::NotJson(reason)) if reason.contains("not UTF-8")
+        ));
+    }
+
+    /// Found by the `validate` fuzz target: nested values were skipped without decoding, so
+    /// a lone surrogate escape or a number no JSON reader can hold passed inside a child.
+    #[test]
+    fn nested_strings_and_numbers_are_read_as_a_json_reader_reads_them() {
+        let cases = [
+            r#"{"attachments":[{"a":"\udc00"}]}"#,
+            r#"{"attachments":[{"\ud800":1}]}"#,
+            r#"{"attachments":[],"status":{"replicas":1e400}}"#,
+        ];
+        for output in cases {
+            assert!(
+                matches!(
+                    check_output(DECORATOR_NO_ATTACHMENTS, false, output.as_bytes()),
+                    Err(OutputError::NotJson(_))
+                ),
+                "{output}"
+            );
+        }
+        let fine = r#"{"attachments":[{"a":"\ud83d\ude00","n":-1.5e300}]}"#;
+        assert_eq!(
+            check_output(DECORATOR_NO_ATTACHMENTS, false, fine.as_bytes()),
+            Ok(())
+        );
     }
 
     #[test]

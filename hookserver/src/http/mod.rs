@@ -1,6 +1,7 @@
 //! The HTTP API: `POST /hooks/{name}/{sync|finalize|customize}` plus health, readiness,
 //! the hook list and metrics.
 
+pub mod auth;
 pub mod error;
 pub mod extract;
 
@@ -8,6 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -35,24 +37,69 @@ pub struct App {
     pub readiness: Arc<Readiness>,
 }
 
-/// The router over `app`.
+/// The router over `app`, every route open.
 pub fn router(app: Arc<App>) -> Router {
-    Router::new()
+    routes(app, None)
+}
+
+/// The router over `app` with credentials required on every route but the probes: hook
+/// calls, the hook list and `/metrics` (which names every hook and its traffic). The
+/// kubelet probes without credentials, so `/healthz` and `/readyz` stay open.
+pub fn authenticated_router(app: Arc<App>, auth: Arc<auth::Authenticator>) -> Router {
+    routes(app, Some(auth))
+}
+
+fn routes(app: Arc<App>, auth: Option<Arc<auth::Authenticator>>) -> Router {
+    let protected = Router::new()
         .route("/hooks/{name}/{hook}", post(call_hook))
         .route("/hooks", get(list_hooks))
+        .route("/metrics", get(metrics))
+        .fallback(not_found);
+    // Without credentials configured no layer is added, so requests pay nothing for it.
+    let protected = match auth {
+        Some(auth) => protected.layer(axum::middleware::from_fn_with_state(auth, auth::require)),
+        None => protected,
+    };
+    protected.merge(probe_routes()).with_state(app)
+}
+
+/// Only `/healthz` and `/readyz`, for `--probe-listen`: plain HTTP that the kubelet can
+/// reach when the main port requires client certificates.
+pub fn probe_router(app: Arc<App>) -> Router {
+    probe_routes().fallback(not_found).with_state(app)
+}
+
+fn probe_routes() -> Router<Arc<App>> {
+    Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
-        .route("/metrics", get(metrics))
-        .fallback(not_found)
-        .with_state(app)
 }
 
 async fn call_hook(
     State(app): State<Arc<App>>,
-    Path((name, kind)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
     request: Request,
 ) -> Response {
     let started = Instant::now();
+    // A segment that does not decode (say `%ff`) is refused like every other bad request,
+    // in one line that says what to send, instead of axum's own rejection text.
+    let (name, kind) = match path {
+        Ok(Path(segments)) => segments,
+        Err(rejection) => {
+            let response = log_error(ApiError::BadRequest(format!(
+                "the path does not decode ({}): hooks are served at \
+                 POST /hooks/NAME/{{sync,finalize,customize}}, NAME percent-encoded as UTF-8",
+                rejection.body_text()
+            )));
+            let labels = RequestLabels {
+                hook: String::new(),
+                kind: "unknown",
+                code: response.status().as_u16(),
+            };
+            app.metrics.requests.get_or_create(&labels).inc();
+            return response;
+        }
+    };
     let hook = kind.parse::<HookKind>().map_err(|_| kind);
     let label = hook.as_ref().map_or("unknown", |hook| hook.as_str());
     let known = app.registry.contains(&name);
@@ -136,6 +183,9 @@ struct HookList {
     modules_in_memory: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     cache_dir: Option<String>,
+    /// Why compiled modules cannot be written to the cache dir (they stay in memory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_problem: Option<String>,
 }
 
 async fn list_hooks(State(app): State<Arc<App>>) -> Response {
@@ -146,6 +196,7 @@ async fn list_hooks(State(app): State<Arc<App>>) -> Response {
         instance_reset: app.runtime.reset(),
         modules_in_memory: modules.resident_count(),
         cache_dir: modules.disk_dir().map(|dir| dir.display().to_string()),
+        cache_problem: modules.disk_problem(),
     })
     .into_response()
 }
