@@ -8,7 +8,7 @@ LISTEN      ?= 127.0.0.1:8080
 # Every crate under examples/ builds hooks: each binary NAME becomes target/hooks/NAME.wasm.
 EXAMPLES    := $(patsubst examples/%/Cargo.toml,%,$(wildcard examples/*/Cargo.toml))
 
-.PHONY: all setup hooks adapters other-languages kube-apiserver conformance build run test lint doc bench clean
+.PHONY: all setup hooks adapters other-languages kube-apiserver conformance build run test lint doc bench soak fuzz clean
 
 all: build hooks adapters
 
@@ -85,6 +85,7 @@ doc:
 ## test: install what is missing, build everything, run every test (Kubernetes tests included).
 test: setup hooks adapters other-languages kube-apiserver lint doc
 	$(CARGO) test --workspace
+	$(MAKE) soak SOAK_DURATION=60s SOAK_JSON=target/soak/report-60s.json
 	python3 -m unittest discover -s conformance/bench -p 'test_*.py'
 	$(MAKE) conformance
 
@@ -99,6 +100,28 @@ bench: hooks adapters
 	@# After bench.py, which rewrites target/bench/http.json: the storm run is added to it.
 	python3 conformance/bench/storm.py
 	python3 conformance/bench/performance.py
+
+## fuzz: build the fuzz targets of hookserver/fuzz (stable Rust; installs a C++ compiler when
+## missing) and run each for FUZZ_SECONDS (default 120); fails on a crash, printing the
+## reproducer. New corpus inputs are kept in target/fuzz/corpus. Not part of `make test`, which
+## replays the kept regression cases (hookserver/tests/fuzz_regressions.rs).
+FUZZ_SECONDS ?= 120
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) hookserver/fuzz/run.sh
+
+## soak: mixed traffic against the release server for SOAK_DURATION (default 10m) at
+## SOAK_RATE requests per second (default 50): several hooks, 0 to 1000 Pods per request, a
+## failing and a timing-out hook, modules and options replaced while it runs. Prints latency
+## percentiles, RSS and CPU over time; fails on any unexpected answer or when RSS grows after
+## the warm-up. The report is written to SOAK_JSON. `make test` runs it for 60s.
+SOAK_DURATION ?= 10m
+SOAK_RATE     ?= 50
+SOAK_JSON     ?= target/soak/report.json
+soak: hooks adapters
+	$(CARGO) build --profile hook --target $(WASM_TARGET) -p conformance-fixtures
+	$(CARGO) build --release -p hookserver -p hookload
+	./target/release/hooksoak --hookserver target/release/hookserver \
+		--duration $(SOAK_DURATION) --rate $(SOAK_RATE) --json $(SOAK_JSON)
 
 clean:
 	$(CARGO) clean

@@ -29,6 +29,9 @@
 //! - [`mod@run`]: [`run()`] / [`run_blocking`] tie these together into a [`Report`];
 //!   [`report`] renders it as a table or JSON.
 //!
+//! - [`soak`]: the `hooksoak` binary's library: minutes of mixed traffic against a real
+//!   `hookserver` while its hooks are replaced, every answer checked, memory watched.
+//!
 //! The load generator's own cost: one Tokio task per connection on `threads` threads (one
 //! by default, so it leaves the other cores to the server under test), no allocation per
 //! request beyond two short strings, the request head and the answer's body; the report
@@ -39,6 +42,7 @@ pub mod report;
 pub mod requests;
 pub mod run;
 pub mod schedule;
+pub mod soak;
 pub mod stats;
 pub mod target;
 

@@ -103,7 +103,8 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
-    fn of(histogram: &Histogram) -> Self {
+    /// The percentiles of `histogram` (nanoseconds) in milliseconds.
+    pub fn of(histogram: &Histogram) -> Self {
         let ms = |nanos: u64| nanos as f64 / 1e6;
         Self {
             p50: ms(histogram.quantile(0.5)),

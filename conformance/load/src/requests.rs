@@ -150,7 +150,7 @@ impl RequestTemplate {
     pub fn body(&self, n: u64) -> SplicedBody {
         let field = |field: Field| -> Bytes {
             match field {
-                Field::Who => format!("\"load-{:08x}-{n}\"", self.nonce).into(),
+                Field::Who => format!("\"{}\"", self.who(n)).into(),
                 Field::ResourceVersion => format!("\"{}\"", 1000 + u128::from(n)).into(),
             }
         };
@@ -161,6 +161,12 @@ impl RequestTemplate {
             field(self.fields[1]),
             self.pieces[2].clone(),
         ])
+    }
+
+    /// The parent's `spec.who` in body number `n`: the one string that tells bodies apart,
+    /// so a hook that echoes it (hello-world's greeting) shows which request it answered.
+    pub fn who(&self, n: u64) -> String {
+        format!("load-{:08x}-{n}", self.nonce)
     }
 
     /// Body number `n` as one buffer (a copy: for probes and tests, not the hot path).
@@ -362,6 +368,11 @@ impl SplicedBody {
         }
     }
 
+    /// No body at all (a GET).
+    pub fn empty() -> Self {
+        Self::new(Default::default())
+    }
+
     /// The body's length in bytes (what is left to send).
     pub fn len(&self) -> u64 {
         self.remaining
@@ -419,6 +430,7 @@ mod tests {
         assert_eq!(request["parent"]["kind"], "HelloWorld");
         assert_eq!(request["parent"]["apiVersion"], "example.com/v1");
         assert_eq!(request["parent"]["spec"]["who"], "load-00000abc-7");
+        assert_eq!(template.who(7), "load-00000abc-7");
         assert_eq!(request["parent"]["metadata"]["resourceVersion"], "1007");
         assert_eq!(request["finalizing"], false);
         assert_eq!(request["controller"]["kind"], "CompositeController");

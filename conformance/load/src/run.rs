@@ -327,30 +327,21 @@ async fn worker(shared: Arc<Shared>, connection: Connection, mut recorder: Recor
 }
 
 /// One exchange on the worker's connection, opening a new one first if the old one is gone
-/// (a server may close a keep-alive connection between requests: that is no failure).
+/// (see [`Target::ready_connection`]).
 async fn exchange(
     shared: &Shared,
     slot: &mut Option<Connection>,
     recorder: &mut Recorder,
     body: requests::SplicedBody,
 ) -> Result<u64, Failure> {
-    if let Some(connection) = slot
-        && !connection.ready().await
-    {
-        *slot = None;
+    let (connection, opened) = shared
+        .target
+        .ready_connection(slot)
+        .await
+        .map_err(|_| Failure::Connect)?;
+    if opened {
+        recorder.connections += 1;
     }
-    let connection = match slot {
-        Some(connection) => connection,
-        None => {
-            let fresh = shared
-                .target
-                .connect()
-                .await
-                .map_err(|_| Failure::Connect)?;
-            recorder.connections += 1;
-            slot.insert(fresh)
-        }
-    };
     let (status, answer) = connection
         .exchange(shared.target.request(body))
         .await

@@ -128,6 +128,53 @@ impl Target {
         Connection::open(self.addr).await
     }
 
+    /// The connection in a worker's `slot`, ready for a request: the one there, or a new
+    /// one when there is none or the server closed it (a server may close a keep-alive
+    /// connection between requests: that is no failure). Also says whether it was opened
+    /// now.
+    pub async fn ready_connection<'a>(
+        &self,
+        slot: &'a mut Option<Connection>,
+    ) -> io::Result<(&'a mut Connection, bool)> {
+        if let Some(connection) = slot
+            && !connection.ready().await
+        {
+            *slot = None;
+        }
+        Ok(match slot {
+            Some(connection) => (connection, false),
+            None => (slot.insert(self.connect().await?), true),
+        })
+    }
+
+    /// Sends `request` on the connection in `slot` ([`Target::ready_connection`]). After a
+    /// failure, drop the connection: its state is unknown.
+    pub async fn send(
+        &self,
+        slot: &mut Option<Connection>,
+        request: Request<SplicedBody>,
+    ) -> std::result::Result<Answer, SendError> {
+        let (connection, _) = self
+            .ready_connection(slot)
+            .await
+            .map_err(|_| SendError::Connect)?;
+        let (status, body) = connection
+            .exchange(request)
+            .await
+            .map_err(|_| SendError::Connection)?;
+        Ok(Answer { status, body })
+    }
+
+    /// A GET of the URL, without a body: for a server's status pages (`/hooks`, `/readyz`).
+    pub fn get(&self) -> Request<SplicedBody> {
+        let mut request = Request::new(SplicedBody::empty());
+        *request.uri_mut() = self.path.clone();
+        let headers = request.headers_mut();
+        headers.insert(HOST, self.host.clone());
+        headers.insert(USER_AGENT, HeaderValue::from_static("hookload/0.1"));
+        request
+    }
+
     /// The POST of `body` as metacontroller sends it: JSON with a Content-Length.
     pub fn request(&self, body: SplicedBody) -> Request<SplicedBody> {
         let length = body.len();
@@ -141,6 +188,22 @@ impl Target {
         headers.insert(USER_AGENT, HeaderValue::from_static("hookload/0.1"));
         request
     }
+}
+
+/// A whole answer to [`Target::send`].
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Bytes,
+}
+
+/// Why [`Target::send`] got no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendError {
+    /// No connection could be opened.
+    Connect,
+    /// The connection broke before the whole answer was in.
+    Connection,
 }
 
 /// One keep-alive HTTP/1.1 connection. Dropping it closes the socket, even with an answer
