@@ -172,21 +172,7 @@ impl TlsServer {
             }
         });
 
-        let stdout = child.stdout.take().expect("stdout");
-        let (sender, first_line) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = sender.send(line);
-        });
-        let line = first_line
-            .recv_timeout(PATIENCE)
-            .expect("hookserver printed its address");
-        let url = line
-            .trim()
-            .strip_prefix("hookserver listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
+        let url = announced_url(&mut child);
         TlsServer {
             child,
             url,

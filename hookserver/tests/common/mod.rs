@@ -236,21 +236,7 @@ impl Server {
                 }
             });
         }
-        let stdout = child.stdout.take().expect("stdout");
-        let (lines, first_line) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = lines.send(line);
-        });
-        let line = first_line
-            .recv_timeout(PATIENCE)
-            .expect("hookserver printed its address");
-        let url = line
-            .trim()
-            .strip_prefix("hookserver listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
+        let url = announced_url(&mut child);
         Server {
             child,
             url,
@@ -398,4 +384,23 @@ pub fn terminate(pid: u32) {
         .status()
         .expect("kill");
     assert!(status.success(), "kill -TERM {pid}");
+}
+
+/// The URL a starting `hookserver serve` prints as its first line on stdout
+/// (`hookserver listening on http://ADDR`, or `https://` with TLS).
+pub fn announced_url(child: &mut Child) -> String {
+    let stdout = child.stdout.take().expect("stdout");
+    let (lines, first_line) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = lines.send(line);
+    });
+    let line = first_line
+        .recv_timeout(PATIENCE)
+        .expect("hookserver printed its address");
+    line.trim()
+        .strip_prefix("hookserver listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string()
 }
