@@ -305,10 +305,13 @@ def runtime_section(inputs: Inputs) -> str:
     rows = []
     for name in examples:
         wasm, native = crit.get(f"call/{name}/wasm"), crit.get(f"call/{name}/native")
-        rows.append([name, fmt_ns(wasm) if wasm else "", fmt_ns(native) if native else "",
+        lean = crit.get(f"call/{name}/wasm-lean")
+        rows.append([name, fmt_ns(wasm) if wasm else "", fmt_ns(lean) if lean else "",
+                     fmt_ns(native) if native else "",
                      report.fmt_ratio(wasm / native) if wasm and native else ""])
     parts.append("### One call: instantiate + run + drop, against the same hook compiled natively\n\n"
-                 + (table(["example", "Wasm", "native", "Wasm / native"], rows) if rows
+                 "Wasm with the default `--instance-reset fast`, and with `lean`.\n\n"
+                 + (table(["example", "Wasm", "Wasm, lean reset", "native", "Wasm / native"], rows) if rows
                     else not_measured(f"{RUNTIME_COMMAND} -- call/") + "."))
 
     cache = [[label, fmt_ns(crit[key])] for key, label in [

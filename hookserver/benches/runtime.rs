@@ -2,7 +2,8 @@
 //! compiled natively beside them:
 //!
 //! - `call/EXAMPLE/wasm`: instantiate + run + drop of the example's module on its sample sync
-//!   request; `call/EXAMPLE/wasm-fast`: the same with `--instance-reset fast`;
+//!   request (the default `--instance-reset fast`); `call/EXAMPLE/wasm-lean`: the same with
+//!   `--instance-reset lean`;
 //!   `call/EXAMPLE/native`: the same hook function called natively (parse, hook,
 //!   serialize), the floor any runtime is measured against.
 //! - `module_cache/hit`, `module_cache/disk`: finding a compiled module in memory, or loading
@@ -81,10 +82,10 @@ fn sync_request(name: &str) -> Bytes {
 }
 
 fn calls(c: &mut Criterion) {
-    // Both instance resets (`serve --instance-reset`): `wasm` is the default, lean one.
+    // Both instance resets (`serve --instance-reset`): `wasm` is the default, fast one.
     let resets = [
-        (InstanceReset::Lean, "wasm"),
-        (InstanceReset::Fast, "wasm-fast"),
+        (InstanceReset::Fast, "wasm"),
+        (InstanceReset::Lean, "wasm-lean"),
     ];
     let runtimes = resets.map(|(reset, label)| {
         let runtime = Runtime::new(&RuntimeConfig {
