@@ -1,6 +1,6 @@
 //! The stages of one hook call, in the order a request travels them:
-//! ETag -> response cache -> admission -> module cache -> invoke -> output check ->
-//! response cache insert.
+//! ETag -> response cache -> request check -> admission -> module cache -> invoke -> output
+//! check -> response cache insert.
 
 use bytes::Bytes;
 use std::sync::Arc;
@@ -48,15 +48,19 @@ pub async fn answer(app: &Arc<App>, request: HookRequest) -> Result<Answer, ApiE
     }
     app.metrics.response_lookup("miss");
 
-    // Stage 3: a place to run.
+    // Stage 3: the body must be a request for this hook. Only now: an ETag or cache match
+    // is for these exact bytes, which passed this check when they were first answered.
+    let shape = protocol::RequestShape::inspect(request.hook, &request.body)
+        .map_err(|err| ApiError::BadRequest(err.to_string()))?;
+
+    // Stage 4: a place to run.
     let permits = admit(app, &request).await?;
 
-    // Stage 4: run it.
+    // Stage 5: run it.
     let output = run(app, &request, permits).await?;
 
-    // Stage 5: never pass on what metacontroller could misread.
-    if let Err(err) = protocol::check_output(request.shape, version.options.strict, &output.stdout)
-    {
+    // Stage 6: never pass on what metacontroller could misread.
+    if let Err(err) = protocol::check_output(shape, version.options.strict, &output.stdout) {
         return Err(failed(
             &request,
             HookFailure {
@@ -68,7 +72,7 @@ pub async fn answer(app: &Arc<App>, request: HookRequest) -> Result<Answer, ApiE
         ));
     }
 
-    // Stage 6: remember it for the next identical call.
+    // Stage 7: remember it for the next identical call.
     app.responses
         .insert(version.id, etag, output.stdout.clone());
     Ok(Answer::Body {
