@@ -221,14 +221,7 @@ impl TlsServer {
 impl TlsServer {
     /// Waits for the process to exit by itself and returns its exit code.
     fn wait_exit(&mut self) -> Option<i32> {
-        let deadline = Instant::now() + PATIENCE;
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("hookserver did not exit");
+        wait_for_exit(&mut self.child)
     }
 }
 

@@ -91,12 +91,7 @@ async fn call_hook(
                  POST /hooks/NAME/{{sync,finalize,customize}}, NAME percent-encoded as UTF-8",
                 rejection.body_text()
             )));
-            let labels = RequestLabels {
-                hook: String::new(),
-                kind: "unknown",
-                code: response.status().as_u16(),
-            };
-            app.metrics.requests.get_or_create(&labels).inc();
+            record(&app, None, "unknown", &response, started);
             return response;
         }
     };
@@ -110,25 +105,32 @@ async fn call_hook(
             Err(err) => log_error(err),
         },
     };
-    // Label by name only for hooks in the route table, so probing random URLs cannot grow
-    // the label set; unknown names are counted under hook="".
-    let hook = if known { name } else { String::new() };
-    let kind = label;
+    record(&app, known.then_some(name), label, &response, started);
+    response
+}
+
+/// Counts a hook request by status, and times it when it named a loaded hook. Only hooks in
+/// the route table are labelled by name, so probing random URLs cannot grow the label set;
+/// the rest are counted under hook="".
+fn record(
+    app: &App,
+    known: Option<String>,
+    kind: &'static str,
+    response: &Response,
+    started: Instant,
+) {
+    let code = response.status().as_u16();
+    let hook = known.clone().unwrap_or_default();
     app.metrics
         .requests
-        .get_or_create(&RequestLabels {
-            hook: hook.clone(),
-            kind,
-            code: response.status().as_u16(),
-        })
+        .get_or_create(&RequestLabels { hook, kind, code })
         .inc();
-    if known {
+    if let Some(hook) = known {
         app.metrics
             .latency
             .get_or_create(&CallLabels { hook, kind })
             .observe(started.elapsed().as_secs_f64());
     }
-    response
 }
 
 fn log_error(err: ApiError) -> Response {

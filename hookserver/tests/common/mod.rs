@@ -350,14 +350,7 @@ impl Server {
 
     /// Waits for the process to exit by itself and returns its exit code.
     pub fn wait_exit(mut self) -> Option<i32> {
-        let deadline = Instant::now() + PATIENCE;
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("hookserver did not exit");
+        wait_for_exit(&mut self.child)
     }
 }
 
@@ -403,4 +396,16 @@ pub fn announced_url(child: &mut Child) -> String {
         .strip_prefix("hookserver listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_string()
+}
+
+/// Waits (up to [`PATIENCE`]) for a process to exit by itself and returns its exit code.
+pub fn wait_for_exit(child: &mut Child) -> Option<i32> {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("hookserver did not exit");
 }
